@@ -1,0 +1,42 @@
+# The two commands of the README: `make run` (the main job) and `make test` (every test,
+# on the compiled path and on the pure-Python path). Both set up .venv on first use.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: setup run test test-compiled test-pure bench lint typecheck clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml setup.py src/aion_store/_core.pyx
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip "setuptools>=77" "Cython>=3.0,<4"
+	AION_STORE_REQUIRE_EXTENSION=1 $(BIN)/python -m pip install --quiet -e '.[test,bench,plot,peers]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/python examples/demo.py
+
+test: test-compiled test-pure
+
+test-compiled: $(STAMP)
+	@echo "=== aion-store tests: compiled core ==="
+	AION_STORE_EXPECT=compiled $(BIN)/python -m pytest -q tests
+
+test-pure: $(STAMP)
+	@echo "=== aion-store tests: pure-Python path (AION_STORE_PURE=1) ==="
+	AION_STORE_PURE=1 AION_STORE_EXPECT=pure $(BIN)/python -m pytest -q tests
+
+bench: $(STAMP)
+	$(BIN)/python -m pytest benchmarks --benchmark-only
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks examples
+	$(BIN)/ruff format --check src tests benchmarks examples
+
+typecheck: $(STAMP)
+	$(BIN)/mypy --strict src/aion_store
+
+clean:
+	rm -rf $(VENV) build dist wheelhouse src/*.egg-info src/aion_store/_core.c src/aion_store/*.so

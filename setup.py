@@ -1,0 +1,65 @@
+"""Build ``aion_store._core`` from Cython; without a working C compiler, ship the pure package.
+
+``AION_STORE_REQUIRE_EXTENSION=1`` (set for wheel builds) turns that fallback into an error,
+so no pure-Python wheel ever ships under a platform tag.
+"""
+
+import os
+import sys
+
+from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
+
+FALLBACK_WARNING = "aion-store: no working C compiler, building the pure-Python package"
+
+
+def require_extension() -> bool:
+    return os.environ.get("AION_STORE_REQUIRE_EXTENSION", "") not in ("", "0")
+
+
+class OptionalBuildExt(build_ext):
+    """Build the extension when possible; otherwise warn and build the pure package."""
+
+    def run(self):
+        try:
+            super().run()
+        except Exception as error:  # the compiler may be missing or broken in many ways
+            self._fall_back(error)
+
+    def build_extension(self, ext):
+        try:
+            super().build_extension(ext)
+        except Exception as error:
+            self._fall_back(error)
+
+    def _fall_back(self, error):
+        if require_extension():
+            raise
+        sys.stderr.write(f"{FALLBACK_WARNING} ({type(error).__name__}: {error})\n")
+        print(FALLBACK_WARNING)
+
+
+def extensions():
+    if os.environ.get("AION_STORE_PURE_BUILD", "") not in ("", "0"):
+        return []
+    try:
+        from Cython.Build import cythonize
+    except ImportError:
+        if require_extension():
+            raise
+        sys.stderr.write(f"{FALLBACK_WARNING} (Cython is not installed)\n")
+        return []
+    debug = os.environ.get("AION_STORE_DEBUG_BUILD", "") not in ("", "0")
+    return cythonize(
+        [Extension("aion_store._core", ["src/aion_store/_core.pyx"])],
+        language_level=3,
+        annotate=debug,
+        compiler_directives={
+            "cdivision": True,
+            "initializedcheck": False,
+            "embedsignature": True,
+        },
+    )
+
+
+setup(ext_modules=extensions(), cmdclass={"build_ext": OptionalBuildExt})

@@ -1,0 +1,199 @@
+"""The pure-Python engine: histories as lists of immutable events, projections kept current.
+
+Twin of the compiled ``_core.Engine``, with the same methods and the same results. Each
+workflow keeps its events in one list indexed by ``seq - 1`` (appends are contiguous
+from 1), so the head is ``len(events)``, a suffix read is a slice, and a full read is a
+list copy. Status, summary inputs and run chain are updated as lifecycle events are
+appended, so listing and querying never walk a history.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from aion_store._validate import (
+    check_append_arguments,
+    check_batch,
+    check_filter,
+    check_seq,
+    check_workflow_id,
+)
+from aion_store.error import SequenceConflict
+from aion_store.events import ChildWorkflowStarted, Event, WorkflowStarted
+from aion_store.ids import WorkflowId
+from aion_store.run_chain import RunSummary, order_runs
+from aion_store.status import LIFECYCLE_STATUS_BY_TAG, WorkflowStatus, WorkflowSummary
+from aion_store.wire._msgpack import MARKER, encode_event_body
+
+_RUNNING = WorkflowStatus.RUNNING
+_CHILD_STARTED_TAG = ChildWorkflowStarted.TAG
+
+
+class _Workflow:
+    """One workflow: its events and what the store projects from them."""
+
+    __slots__ = ("events", "parent", "runs", "start", "status", "summary", "workflow_id")
+
+    def __init__(self, workflow_id: WorkflowId) -> None:
+        self.workflow_id = workflow_id
+        self.events: list[Event] = []
+        self.status = _RUNNING
+        self.runs: list[RunSummary] = []
+        self.start: WorkflowStarted | None = None
+        self.parent: WorkflowId | None = None
+        self.summary: WorkflowSummary | None = None
+
+    def apply_lifecycle(self, event: Event, status: WorkflowStatus) -> None:
+        self.status = status
+        self.summary = None
+        if isinstance(event, WorkflowStarted):
+            self.start = event
+            self.runs.append(
+                RunSummary._trusted(
+                    event.run_id, event.parent_run_id, _RUNNING, event.envelope.recorded_at, None
+                )
+            )
+        elif self.runs:
+            last = self.runs[-1]
+            self.runs[-1] = RunSummary._trusted(
+                last.run_id, last.parent_run_id, status, last.started_at, event.envelope.recorded_at
+            )
+
+    def current_summary(self) -> WorkflowSummary | None:
+        if self.summary is None and self.start is not None:
+            start = self.start
+            self.summary = WorkflowSummary._trusted(
+                self.workflow_id,
+                start.workflow_type,
+                self.status,
+                start.envelope.recorded_at,
+                self.runs[-1].closed_at,
+                self.parent,
+            )
+        return self.summary
+
+
+def _order_key(workflow: _Workflow) -> Any:
+    assert workflow.start is not None
+    return (workflow.start.envelope.recorded_at, workflow.workflow_id._int)
+
+
+def _id_key(workflow_id: WorkflowId) -> int:
+    return workflow_id._int
+
+
+class Engine:
+    """Histories and their projections; every public method takes the store lock."""
+
+    def __init__(self, decoded_cache_events: int = 0) -> None:
+        # The pure engine keeps decoded events already: it has nothing to cache.
+        self._lock = threading.Lock()
+        self._workflows: dict[WorkflowId, _Workflow] = {}
+        self._active: dict[WorkflowId, None] = {}
+        self._parents: dict[WorkflowId, WorkflowId] = {}
+        self._sorted_ids: list[WorkflowId] | None = None
+        self._sorted_active: list[WorkflowId] | None = None
+        self._by_start: list[_Workflow] | None = None
+
+    def append(self, token: Any, workflow_id: Any, events: Any, expected_seq: Any) -> None:
+        check_append_arguments(token, workflow_id, events, expected_seq)
+        with self._lock:
+            workflow = self._workflows.get(workflow_id)
+            head = len(workflow.events) if workflow is not None else 0
+            if head != expected_seq:
+                raise SequenceConflict(expected=expected_seq, found=head)
+            if not events:
+                return
+            check_batch(workflow_id, events, expected_seq)
+            if workflow is None:
+                workflow = _Workflow(workflow_id)
+                workflow.parent = self._parents.get(workflow_id)
+                self._workflows[workflow_id] = workflow
+                self._active[workflow_id] = None
+                self._sorted_ids = None
+                self._sorted_active = None
+            workflow.events.extend(events)
+            by_tag = LIFECYCLE_STATUS_BY_TAG
+            for event in events:
+                tag = event.TAG
+                status = by_tag[tag]
+                if status is not None:
+                    self._apply_lifecycle(workflow, event, status)
+                elif tag == _CHILD_STARTED_TAG:
+                    self._adopt(workflow_id, event.child_workflow_id)
+
+    def _apply_lifecycle(self, workflow: _Workflow, event: Event, status: WorkflowStatus) -> None:
+        was_active = workflow.status is _RUNNING
+        workflow.apply_lifecycle(event, status)
+        if (status is _RUNNING) != was_active:
+            if was_active:
+                del self._active[workflow.workflow_id]
+            else:
+                self._active[workflow.workflow_id] = None
+            self._sorted_active = None
+        if status is _RUNNING:
+            self._by_start = None
+
+    def _adopt(self, parent: WorkflowId, child: WorkflowId) -> None:
+        self._parents[child] = parent
+        workflow = self._workflows.get(child)
+        if workflow is not None:
+            workflow.parent = parent
+            workflow.summary = None
+
+    def read_history(self, workflow_id: Any) -> list[Event]:
+        check_workflow_id(workflow_id)
+        with self._lock:
+            workflow = self._workflows.get(workflow_id)
+            return [] if workflow is None else workflow.events.copy()
+
+    def read_history_from(self, workflow_id: Any, from_seq: Any) -> list[Event]:
+        check_workflow_id(workflow_id)
+        check_seq(from_seq, "from_seq")
+        with self._lock:
+            workflow = self._workflows.get(workflow_id)
+            if workflow is None:
+                return []
+            return workflow.events[from_seq - 1 :] if from_seq > 1 else workflow.events.copy()
+
+    def read_history_raw(self, workflow_id: Any, from_seq: Any = 1) -> bytes:
+        events = self.read_history_from(workflow_id, from_seq)
+        return MARKER + b"".join(encode_event_body(event) for event in events)
+
+    def read_run_chain(self, workflow_id: Any) -> list[RunSummary]:
+        check_workflow_id(workflow_id)
+        with self._lock:
+            workflow = self._workflows.get(workflow_id)
+            runs = [] if workflow is None else list(workflow.runs)
+        return order_runs(runs)
+
+    def list_workflow_ids(self) -> list[WorkflowId]:
+        with self._lock:
+            if self._sorted_ids is None:
+                self._sorted_ids = sorted(self._workflows, key=_id_key)
+            return self._sorted_ids.copy()
+
+    def list_active(self) -> list[WorkflowId]:
+        with self._lock:
+            if self._sorted_active is None:
+                self._sorted_active = sorted(self._active, key=_id_key)
+            return self._sorted_active.copy()
+
+    def query(self, filter: Any) -> list[WorkflowSummary]:
+        check_filter(filter)
+        with self._lock:
+            if self._by_start is None:
+                started = [w for w in self._workflows.values() if w.start is not None]
+                started.sort(key=_order_key)
+                self._by_start = started
+            ordered = self._by_start
+            if filter.parent is not None:
+                ordered = [w for w in ordered if w.parent == filter.parent]
+            matches = filter.matches
+            result = []
+            for workflow in ordered:
+                summary = workflow.current_summary()
+                if summary is not None and matches(summary):
+                    result.append(summary)
+            return result
