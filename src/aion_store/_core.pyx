@@ -63,6 +63,7 @@ cdef extern from "Python.h":
     ctypedef struct PyMemberDescrObject:
         PyMemberDef* d_member
     PyObject* PyType_GenericAlloc(PyTypeObject* cls, Py_ssize_t nitems) except NULL
+    PyTypeObject* Py_TYPE(object obj)
     void PyObject_GC_UnTrack(void* obj)
     const char* PyUnicode_AsUTF8AndSize(object text, Py_ssize_t* size) except NULL
     bint PyUnicode_CheckExact(object value)
@@ -247,8 +248,20 @@ cdef class Plan:
 
 
 cdef list EVENT_PLANS = [Plan(variant, _fields.spec_of(variant)[1:]) for variant in VARIANTS]
-cdef dict TAG_OF_CLASS = {variant: variant.TAG for variant in VARIANTS}
 cdef int VARIANT_COUNT = len(VARIANTS)
+cdef PyTypeObject* VARIANT_TYPES[32]
+for _tag, _variant in enumerate(VARIANTS):
+    VARIANT_TYPES[_tag] = <PyTypeObject*>_variant
+
+
+cdef inline int tag_of(object event) noexcept:
+    """The variant tag of an event, or -1 for anything else (variants are final)."""
+    cdef PyTypeObject* cls = Py_TYPE(event)
+    cdef int tag
+    for tag in range(VARIANT_COUNT):
+        if VARIANT_TYPES[tag] == cls:
+            return tag
+    return -1
 
 # ---------------------------------------------------------------------------------------
 # Dates: microseconds since the Unix epoch <-> proleptic Gregorian fields.
@@ -445,15 +458,21 @@ cdef int put_bytes(Buffer* buf, object data) except -1:
     return put_bin(buf, PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data))
 
 
-cdef int put_uuid(Buffer* buf, object identifier) except -1:
+cdef int uuid_bytes(object identifier, unsigned char* raw) except -1:
+    """The 16 big-endian bytes of a UUID id's integer."""
     cdef object number = get_slot(identifier, OFF_UUID_INT)
     cdef uint64_t high = PyLong_AsUnsignedLongLong(PyNumber_Rshift(number, SHIFT_64))
     cdef uint64_t low = PyLong_AsUnsignedLongLong(PyNumber_And(number, MASK_64))
-    cdef unsigned char raw[16]
     cdef int i
     for i in range(8):
         raw[7 - i] = <unsigned char>(high >> (8 * i))
         raw[15 - i] = <unsigned char>(low >> (8 * i))
+    return 0
+
+
+cdef int put_uuid(Buffer* buf, object identifier) except -1:
+    cdef unsigned char raw[16]
+    uuid_bytes(identifier, raw)
     put_byte(buf, 0xC4)
     put_byte(buf, 16)
     return put_raw(buf, <char*>raw, 16)
@@ -601,15 +620,14 @@ cdef int put_field(Buffer* buf, Plan plan, int i, object value) except -1:
     raise TypeError("unknown field kind")
 
 
-cdef int put_event(Buffer* buf, object event) except -1:
-    """Append one event's array: [tag, seq, recorded_at, workflow_id, *fields]."""
-    cdef PyObject* found = PyDict_GetItem(TAG_OF_CLASS, type(event))
-    cdef int tag
-    if found != NULL:
-        tag = <int><object>found
-    elif isinstance(event, Event):
-        tag = type(event).TAG
-    else:
+cdef int put_event(Buffer* buf, object event, const unsigned char* owner=NULL) except -1:
+    """Append one event's array: [tag, seq, recorded_at, workflow_id, *fields].
+
+    ``owner``, when given, is the 16 bytes of the envelope's workflow id, already known
+    (the store checked the owner), which saves converting the id's integer again.
+    """
+    cdef int tag = tag_of(event)
+    if tag < 0:
         raise TypeError(f"expected an Event, got {type(event).__name__}")
     cdef Plan plan = <Plan>EVENT_PLANS[tag]
     cdef object envelope = get_slot(event, OFF_ENVELOPE)
@@ -622,7 +640,12 @@ cdef int put_event(Buffer* buf, object event) except -1:
     if type(recorded_at) is not datetime_type:
         raise TypeError("envelope.recorded_at must be a datetime")
     put_int(buf, micros_of_datetime(recorded_at))
-    put_uuid(buf, get_slot(envelope, OFF_OWNER))
+    if owner == NULL:
+        put_uuid(buf, get_slot(envelope, OFF_OWNER))
+    else:
+        put_byte(buf, 0xC4)
+        put_byte(buf, 16)
+        put_raw(buf, <const char*>owner, 16)
     return put_fields(buf, plan, event)
 
 
@@ -1152,8 +1175,6 @@ from cpython.pythread cimport (
     PyThread_type_lock,
 )
 
-from operator import attrgetter
-
 from aion_store._validate import (
     check_append_arguments,
     check_batch,
@@ -1183,16 +1204,8 @@ cdef Py_ssize_t OFF_RUN_PARENT = slot_offset(RunSummary, "parent_run_id")
 cdef Py_ssize_t OFF_RUN_STATUS = slot_offset(RunSummary, "status")
 cdef Py_ssize_t OFF_RUN_STARTED = slot_offset(RunSummary, "started_at")
 cdef Py_ssize_t OFF_RUN_CLOSED = slot_offset(RunSummary, "closed_at")
-cdef object ID_KEY = attrgetter("_int")
 cdef bytes MARKER = _pure_codec.MARKER
 cdef object list_of_events = list[Event]
-
-
-cdef inline int event_tag(object event) except -1:
-    cdef PyObject* found = PyDict_GetItem(TAG_OF_CLASS, type(event))
-    if found != NULL:
-        return <int><object>found
-    return type(event).TAG
 
 
 cdef object make_run(object run_id, object parent_run_id, object status, object started_at,
@@ -1210,6 +1223,7 @@ cdef class History:
     """One workflow: its encoded events, their offsets by seq, and its projections."""
 
     cdef readonly object workflow_id
+    cdef unsigned char owner_bytes[16]
     cdef Buffer buf
     # offsets[i] is where the event with seq i + 1 starts in buf.
     cdef int64_t* offsets
@@ -1229,6 +1243,7 @@ cdef class History:
 
     def __cinit__(self, workflow_id):
         self.workflow_id = workflow_id
+        uuid_bytes(workflow_id, self.owner_bytes)
         self.buf.data = NULL
         self.buf.length = 0
         self.buf.capacity = 0
@@ -1345,9 +1360,10 @@ cdef class Lock:
 cdef class Engine:
     """The compiled twin of ``aion_store._pure.Engine``: same methods, same results."""
 
-    cdef dict workflows
-    cdef dict active
-    cdef dict parents
+    # Keyed by the workflow id's 128-bit integer: ints hash and compare in C, ids in Python.
+    cdef dict workflows  # int -> History
+    cdef dict active  # int -> WorkflowId, the workflows whose status is RUNNING
+    cdef dict parents  # int of a child -> WorkflowId of the parent that started it
     cdef list sorted_ids
     cdef list sorted_active
     cdef list by_start
@@ -1438,10 +1454,12 @@ cdef class Engine:
             self.lock.release()
 
     cdef int append_locked(self, object workflow_id, object events, uint64_t expected) except -1:
-        cdef History history = <History>self.workflows.get(workflow_id)
+        cdef object key = get_slot(workflow_id, OFF_UUID_INT)
+        cdef History history = <History>self.workflows.get(key)
         cdef uint64_t head = history.count if history is not None else 0
         cdef Py_ssize_t n = len(events)
         cdef Py_ssize_t i, old_length, old_count
+        cdef int tag
         cdef object event, envelope, status
         cdef bint fresh = history is None
         if head != expected:
@@ -1453,14 +1471,14 @@ cdef class Engine:
             raise AssertionError("the core rejected a batch the shared checks accept")
         if fresh:
             history = History(workflow_id)
-            history.parent = self.parents.get(workflow_id)
+            history.parent = self.parents.get(key)
         history.reserve_offsets(n)
         old_length = history.buf.length
         old_count = history.count
         try:
             for i in range(n):
                 history.offsets[history.count] = history.buf.length
-                put_event(&history.buf, events[i])
+                put_event(&history.buf, events[i], history.owner_bytes)
                 history.count += 1
         except BaseException:
             history.buf.length = old_length
@@ -1468,16 +1486,17 @@ cdef class Engine:
             raise
         # Published: the projections below only move references around.
         if fresh:
-            self.workflows[workflow_id] = history
-            self.active[workflow_id] = None
+            self.workflows[key] = history
+            self.active[key] = workflow_id
             self.sorted_ids = None
             self.sorted_active = None
         for i in range(n):
             event = events[i]
-            status = LIFECYCLE[event_tag(event)]
+            tag = tag_of(event)
+            status = LIFECYCLE[tag]
             if status is not None:
                 self.apply_lifecycle(history, event, status)
-            elif event_tag(event) == TAG_CHILD_STARTED:
+            elif tag == TAG_CHILD_STARTED:
                 self.adopt(workflow_id, get_slot(event, OFF_CHILD_ID))
         if history.decoded is not None:
             history.decoded.extend(events)
@@ -1492,7 +1511,7 @@ cdef class Engine:
         cdef object number = get_slot(workflow_id, OFF_UUID_INT)
         for i in range(n):
             event = events[i]
-            if PyDict_GetItem(TAG_OF_CLASS, type(event)) == NULL and not isinstance(event, Event):
+            if tag_of(event) < 0:
                 return False
         for i in range(n):
             envelope = get_slot(events[i], OFF_ENVELOPE)
@@ -1513,16 +1532,17 @@ cdef class Engine:
         history.apply_lifecycle(event, status)
         if (status is RUNNING) != was_active:
             if was_active:
-                del self.active[history.workflow_id]
+                del self.active[get_slot(history.workflow_id, OFF_UUID_INT)]
             else:
-                self.active[history.workflow_id] = None
+                self.active[get_slot(history.workflow_id, OFF_UUID_INT)] = history.workflow_id
             self.sorted_active = None
         if status is RUNNING:
             self.by_start = None
 
     cdef void adopt(self, object parent, object child):
-        self.parents[child] = parent
-        cdef History history = <History>self.workflows.get(child)
+        cdef object key = get_slot(child, OFF_UUID_INT)
+        self.parents[key] = parent
+        cdef History history = <History>self.workflows.get(key)
         if history is not None:
             history.parent = parent
             history.summary = None
@@ -1532,7 +1552,7 @@ cdef class Engine:
     cdef History history_of(self, object workflow_id):
         if type(workflow_id) is not WORKFLOW_ID:
             check_workflow_id(workflow_id)
-        return <History>self.workflows.get(workflow_id)
+        return <History>self.workflows.get(get_slot(workflow_id, OFF_UUID_INT))
 
     def read_history(self, workflow_id):
         self.lock.acquire()
@@ -1596,7 +1616,9 @@ cdef class Engine:
         self.lock.acquire()
         try:
             if self.sorted_ids is None:
-                self.sorted_ids = sorted(self.workflows, key=ID_KEY)
+                self.sorted_ids = [
+                    (<History>self.workflows[key]).workflow_id for key in sorted(self.workflows)
+                ]
             return self.sorted_ids[:]
         finally:
             self.lock.release()
@@ -1605,7 +1627,7 @@ cdef class Engine:
         self.lock.acquire()
         try:
             if self.sorted_active is None:
-                self.sorted_active = sorted(self.active, key=ID_KEY)
+                self.sorted_active = [self.active[key] for key in sorted(self.active)]
             return self.sorted_active[:]
         finally:
             self.lock.release()

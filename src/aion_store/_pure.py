@@ -79,19 +79,16 @@ def _order_key(workflow: _Workflow) -> Any:
     return (workflow.start.envelope.recorded_at, workflow.workflow_id._int)
 
 
-def _id_key(workflow_id: WorkflowId) -> int:
-    return workflow_id._int
-
-
 class Engine:
     """Histories and their projections; every public method takes the store lock."""
 
     def __init__(self, decoded_cache_events: int = 0) -> None:
         # The pure engine keeps decoded events already: it has nothing to cache.
         self._lock = threading.Lock()
-        self._workflows: dict[WorkflowId, _Workflow] = {}
-        self._active: dict[WorkflowId, None] = {}
-        self._parents: dict[WorkflowId, WorkflowId] = {}
+        # Keyed by the workflow id's 128-bit integer, which hashes in C (ids hash in Python).
+        self._workflows: dict[int, _Workflow] = {}
+        self._active: dict[int, WorkflowId] = {}  # the workflows whose status is RUNNING
+        self._parents: dict[int, WorkflowId] = {}  # child -> the parent that started it
         self._sorted_ids: list[WorkflowId] | None = None
         self._sorted_active: list[WorkflowId] | None = None
         self._by_start: list[_Workflow] | None = None
@@ -99,7 +96,8 @@ class Engine:
     def append(self, token: Any, workflow_id: Any, events: Any, expected_seq: Any) -> None:
         check_append_arguments(token, workflow_id, events, expected_seq)
         with self._lock:
-            workflow = self._workflows.get(workflow_id)
+            key = workflow_id._int
+            workflow = self._workflows.get(key)
             head = len(workflow.events) if workflow is not None else 0
             if head != expected_seq:
                 raise SequenceConflict(expected=expected_seq, found=head)
@@ -108,9 +106,9 @@ class Engine:
             check_batch(workflow_id, events, expected_seq)
             if workflow is None:
                 workflow = _Workflow(workflow_id)
-                workflow.parent = self._parents.get(workflow_id)
-                self._workflows[workflow_id] = workflow
-                self._active[workflow_id] = None
+                workflow.parent = self._parents.get(key)
+                self._workflows[key] = workflow
+                self._active[key] = workflow_id
                 self._sorted_ids = None
                 self._sorted_active = None
             workflow.events.extend(events)
@@ -128,16 +126,16 @@ class Engine:
         workflow.apply_lifecycle(event, status)
         if (status is _RUNNING) != was_active:
             if was_active:
-                del self._active[workflow.workflow_id]
+                del self._active[workflow.workflow_id._int]
             else:
-                self._active[workflow.workflow_id] = None
+                self._active[workflow.workflow_id._int] = workflow.workflow_id
             self._sorted_active = None
         if status is _RUNNING:
             self._by_start = None
 
     def _adopt(self, parent: WorkflowId, child: WorkflowId) -> None:
-        self._parents[child] = parent
-        workflow = self._workflows.get(child)
+        self._parents[child._int] = parent
+        workflow = self._workflows.get(child._int)
         if workflow is not None:
             workflow.parent = parent
             workflow.summary = None
@@ -145,14 +143,14 @@ class Engine:
     def read_history(self, workflow_id: Any) -> list[Event]:
         check_workflow_id(workflow_id)
         with self._lock:
-            workflow = self._workflows.get(workflow_id)
+            workflow = self._workflows.get(workflow_id._int)
             return [] if workflow is None else workflow.events.copy()
 
     def read_history_from(self, workflow_id: Any, from_seq: Any) -> list[Event]:
         check_workflow_id(workflow_id)
         check_seq(from_seq, "from_seq")
         with self._lock:
-            workflow = self._workflows.get(workflow_id)
+            workflow = self._workflows.get(workflow_id._int)
             if workflow is None:
                 return []
             return workflow.events[from_seq - 1 :] if from_seq > 1 else workflow.events.copy()
@@ -164,20 +162,22 @@ class Engine:
     def read_run_chain(self, workflow_id: Any) -> list[RunSummary]:
         check_workflow_id(workflow_id)
         with self._lock:
-            workflow = self._workflows.get(workflow_id)
+            workflow = self._workflows.get(workflow_id._int)
             runs = [] if workflow is None else list(workflow.runs)
         return order_runs(runs)
 
     def list_workflow_ids(self) -> list[WorkflowId]:
         with self._lock:
             if self._sorted_ids is None:
-                self._sorted_ids = sorted(self._workflows, key=_id_key)
+                workflows = self._workflows
+                self._sorted_ids = [workflows[key].workflow_id for key in sorted(workflows)]
             return self._sorted_ids.copy()
 
     def list_active(self) -> list[WorkflowId]:
         with self._lock:
             if self._sorted_active is None:
-                self._sorted_active = sorted(self._active, key=_id_key)
+                active = self._active
+                self._sorted_active = [active[key] for key in sorted(active)]
             return self._sorted_active.copy()
 
     def query(self, filter: Any) -> list[WorkflowSummary]:
