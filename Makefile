@@ -5,20 +5,24 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test test-compiled test-pure bench lint typecheck clean
+.PHONY: setup run test check test-compiled test-pure release-check bench lint typecheck clean
 
 setup: $(STAMP)
 
 $(STAMP): pyproject.toml setup.py src/aion_store/_core.pyx
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip "setuptools>=77" "Cython>=3.0,<4"
-	AION_STORE_REQUIRE_EXTENSION=1 $(BIN)/python -m pip install --quiet -e '.[test,bench,plot,peers]'
+	AION_STORE_REQUIRE_EXTENSION=1 $(BIN)/python -m pip install --quiet -e '.[test,bench,plot,peers,release]'
 	touch $(STAMP)
 
 run: $(STAMP)
 	$(BIN)/python examples/demo.py
 
-test: test-compiled test-pure
+# Everything CI runs: the suite on both paths, then the packaging and type checks.
+test: test-compiled test-pure release-check
+
+# The suite on both paths only (the quick loop while developing).
+check: test-compiled test-pure
 
 test-compiled: $(STAMP)
 	@echo "=== aion-store tests: compiled core ==="
@@ -27,6 +31,9 @@ test-compiled: $(STAMP)
 test-pure: $(STAMP)
 	@echo "=== aion-store tests: pure-Python path (AION_STORE_PURE=1) ==="
 	AION_STORE_PURE=1 AION_STORE_EXPECT=pure $(BIN)/python -m pytest -q tests
+
+release-check: $(STAMP)
+	PYTHON=$(PYTHON) .ci/release-check.sh
 
 bench: $(STAMP)
 	$(BIN)/python -m pytest benchmarks --benchmark-only
