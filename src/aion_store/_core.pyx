@@ -309,19 +309,26 @@ cdef inline int64_t micros_of_datetime(object value):
     )
 
 
+# Typed, so that the arithmetic below stays in C (a bare literal this large would be a
+# Python int, and every decoded timestamp would pay for Python big-integer division).
+cdef int64_t MICROS_PER_DAY = 86400000000
+cdef int64_t MICROS_PER_SECOND = 1000000
+
+
 cdef inline object datetime_of_micros(int64_t micros):
-    cdef int64_t days = micros // 86400000000
-    cdef int64_t rest = micros - days * 86400000000
+    # C division truncates toward zero; step back a day for instants before the epoch.
+    cdef int64_t days = micros / MICROS_PER_DAY
+    cdef int64_t rest = micros - days * MICROS_PER_DAY
     cdef int year, month, day
-    if micros < 0 and rest != 0 and days * 86400000000 > micros:
+    if rest < 0:
         days -= 1
-        rest = micros - days * 86400000000
+        rest += MICROS_PER_DAY
     civil_from_days(days, &year, &month, &day)
-    cdef int64_t seconds = rest // 1000000
+    cdef int64_t seconds = rest / MICROS_PER_SECOND
     return datetime_new(
         year, month, day,
         <int>(seconds // 3600), <int>((seconds // 60) % 60), <int>(seconds % 60),
-        <int>(rest % 1000000), UTC,
+        <int>(rest % MICROS_PER_SECOND), UTC,
     )
 
 
@@ -519,7 +526,7 @@ cdef int put_search_value(Buffer* buf, object value) except -1:
         nanos = (micros - seconds * 1000000) * 1000
         if seconds >> 34 == 0:
             packed = (<uint64_t>nanos << 34) | <uint64_t>seconds
-            if packed & 0xFFFFFFFF00000000 == 0:
+            if (packed >> 32) == 0:
                 put_byte(buf, 0xD6)
                 return put_be(buf, 0xFF, packed, 4)
             put_byte(buf, 0xD7)
@@ -890,7 +897,7 @@ cdef object take_search_value(Cursor* cur):
         elif head == 0xD7:
             packed = take_be(cur, 8)
             nanos = <int64_t>(packed >> 34)
-            seconds = <int64_t>(packed & 0x3FFFFFFFF)
+            seconds = <int64_t>(packed & ((<uint64_t>1 << 34) - 1))
         else:
             nanos = <int64_t>take_be(cur, 4)
             seconds = <int64_t>take_be(cur, 8)
@@ -1329,6 +1336,21 @@ cdef class History:
         memcpy(<char*>PyBytes_AS_STRING(raw) + 1, self.buf.data + start, size)
         return raw
 
+    cdef void trim(self) noexcept:
+        """Give back the growth slack (a closed workflow rarely grows again)."""
+        cdef char* data
+        cdef int64_t* offsets
+        if self.buf.capacity > self.buf.length:
+            data = <char*>PyMem_Realloc(self.buf.data, self.buf.length)
+            if data != NULL:
+                self.buf.data = data
+                self.buf.capacity = self.buf.length
+        if self.offsets_capacity > self.count:
+            offsets = <int64_t*>PyMem_Realloc(self.offsets, self.count * sizeof(int64_t))
+            if offsets != NULL:
+                self.offsets = offsets
+                self.offsets_capacity = self.count
+
     def stored_bytes(self):
         """Bytes held for this history: buffer and offset index capacity (for benchmarks)."""
         return self.buf.capacity + self.offsets_capacity * sizeof(int64_t)
@@ -1498,6 +1520,8 @@ cdef class Engine:
                 self.apply_lifecycle(history, event, status)
             elif tag == TAG_CHILD_STARTED:
                 self.adopt(workflow_id, get_slot(event, OFF_CHILD_ID))
+        if history.status is not RUNNING:
+            history.trim()
         if history.decoded is not None:
             history.decoded.extend(events)
             self.cache_size += n
@@ -1563,6 +1587,8 @@ cdef class Engine:
 
     def read_history_from(self, workflow_id, from_seq):
         cdef History history
+        if type(workflow_id) is not WORKFLOW_ID:
+            check_workflow_id(workflow_id)
         if not PyLong_CheckExact(from_seq) or from_seq < 0 or from_seq > 0xFFFFFFFFFFFFFFFF:
             check_seq(from_seq, "from_seq")
         self.lock.acquire()
@@ -1589,8 +1615,8 @@ cdef class Engine:
 
     def read_history_raw(self, workflow_id, from_seq=1):
         cdef History history
-        cdef Py_ssize_t start, size
-        cdef bytes raw
+        if type(workflow_id) is not WORKFLOW_ID:
+            check_workflow_id(workflow_id)
         if not PyLong_CheckExact(from_seq) or from_seq < 0 or from_seq > 0xFFFFFFFFFFFFFFFF:
             check_seq(from_seq, "from_seq")
         self.lock.acquire()

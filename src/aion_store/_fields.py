@@ -136,11 +136,14 @@ BYTES = Bytes()
 
 
 def check_timestamp(value: Any, where: str) -> datetime:
-    """An aware datetime, converted to UTC; naive is a ``ValueError``."""
+    """An aware datetime, converted to UTC; naive is a ``ValueError``.
+
+    The result is a plain ``datetime`` with ``timezone.utc`` and ``fold=0``: what both
+    wire forms give back, so a value survives a round trip with the same ``repr``.
+    """
     if not isinstance(value, datetime):
         raise TypeError(f"{where} must be a datetime, got {describe(value)} ({type_name(value)})")
-    tz = value.tzinfo
-    if tz is UTC and type(value) is datetime:
+    if value.tzinfo is UTC and type(value) is datetime and not value.fold:
         return value
     offset = value.utcoffset()
     if offset is None:

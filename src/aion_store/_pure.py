@@ -39,7 +39,9 @@ class _Workflow:
         self.workflow_id = workflow_id
         self.events: list[Event] = []
         self.status = _RUNNING
-        self.runs: list[RunSummary] = []
+        # One [WorkflowStarted, status, closed_at] per run; RunSummary objects are built on
+        # read, so an append only moves references around.
+        self.runs: list[list[Any]] = []
         self.start: WorkflowStarted | None = None
         self.parent: WorkflowId | None = None
         self.summary: WorkflowSummary | None = None
@@ -49,16 +51,19 @@ class _Workflow:
         self.summary = None
         if isinstance(event, WorkflowStarted):
             self.start = event
-            self.runs.append(
-                RunSummary._trusted(
-                    event.run_id, event.parent_run_id, _RUNNING, event.envelope.recorded_at, None
-                )
-            )
+            self.runs.append([event, _RUNNING, None])
         elif self.runs:
-            last = self.runs[-1]
-            self.runs[-1] = RunSummary._trusted(
-                last.run_id, last.parent_run_id, status, last.started_at, event.envelope.recorded_at
+            run = self.runs[-1]
+            run[1] = status
+            run[2] = event.envelope.recorded_at
+
+    def run_summaries(self) -> list[RunSummary]:
+        return [
+            RunSummary._trusted(
+                start.run_id, start.parent_run_id, status, start.envelope.recorded_at, closed_at
             )
+            for start, status, closed_at in self.runs
+        ]
 
     def current_summary(self) -> WorkflowSummary | None:
         if self.summary is None and self.start is not None:
@@ -68,7 +73,7 @@ class _Workflow:
                 start.workflow_type,
                 self.status,
                 start.envelope.recorded_at,
-                self.runs[-1].closed_at,
+                self.runs[-1][2],
                 self.parent,
             )
         return self.summary
@@ -163,7 +168,7 @@ class Engine:
         check_workflow_id(workflow_id)
         with self._lock:
             workflow = self._workflows.get(workflow_id._int)
-            runs = [] if workflow is None else list(workflow.runs)
+            runs = [] if workflow is None else workflow.run_summaries()
         return order_runs(runs)
 
     def list_workflow_ids(self) -> list[WorkflowId]:

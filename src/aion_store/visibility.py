@@ -81,7 +81,7 @@ class _ValuePredicate(SearchAttributePredicate):
     def __eq__(self, other: object) -> bool:
         if type(other) is not type(self):
             return NotImplemented
-        return self.name == other.name and values_equal(self.value, other.value)  # type: ignore[attr-defined]
+        return self.name == other.name and values_equal(self.value, other.value)
 
     def __hash__(self) -> int:
         return hash((type(self).__name__, self.name, type(self.value), self.value))
