@@ -1,0 +1,2 @@
+"""pytest-benchmark wrappers over ``aion_store.bench`` (a package, so that its module names
+cannot clash with those of ``tests/`` when both are collected)."""

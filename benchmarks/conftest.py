@@ -1,0 +1,64 @@
+"""Shared benchmark setup: one persistent event loop, the sizes, the quick switch.
+
+``AION_BENCH_QUICK=1`` runs every benchmark at ``Sizes.quick()`` (a smoke run); the
+default sizes are ``Sizes.default()``. The store benchmarks' tables show seconds per
+operation (see :class:`PerOpClock`); ``extra_info`` has the details (``--benchmark-json``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+import aion_store
+from aion_store.bench import Sizes
+
+QUICK = os.environ.get("AION_BENCH_QUICK", "") not in ("", "0")
+SIZES = Sizes.quick() if QUICK else Sizes.default()
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    path = "compiled core" if aion_store.compiled else "pure-Python path"
+    sizes = "quick" if QUICK else "default"
+    return f"aion-store {aion_store.__version__} benchmarks: {sizes} sizes, default path {path}"
+
+
+@pytest.fixture(scope="session")
+def loop() -> Iterator[asyncio.AbstractEventLoop]:
+    """One event loop for every benchmark of the session."""
+    event_loop = asyncio.new_event_loop()
+    yield event_loop
+    event_loop.close()
+
+
+class PerOpClock:
+    """A clock for pytest-benchmark that advances by what a sampler measured.
+
+    ``aion_store.bench`` times each sample inside the coroutine and divides by the
+    operations it ran. Handing pytest-benchmark this clock makes its table show those
+    per-operation times (so rounds of different stores in a group compare directly),
+    instead of whole rounds that differ in repeat count and include the event loop's
+    ~10 us of scheduling per round.
+    """
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def per_op_clock(benchmark: Any) -> PerOpClock:
+    """Install a :class:`PerOpClock` as ``benchmark``'s timer (before ``pedantic``)."""
+    clock = PerOpClock()
+    if not hasattr(benchmark, "_timer"):
+        raise RuntimeError("this pytest-benchmark has no _timer to replace")
+    benchmark._timer = clock
+    return clock

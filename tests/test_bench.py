@@ -1,0 +1,495 @@
+"""The benchmark layer (``aion_store.bench``): every workload runs on every store it
+supports and does what it says, and the naive baseline agrees with ``InMemoryStore``.
+
+Tiny sizes, and no timing assertions: the numbers only have to exist and be positive.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from aion_store import (
+    ListWorkflowsFilter,
+    PackageRecord,
+    Payload,
+    RunId,
+    SearchAttributePredicate,
+    TimerId,
+    VisibilityRecord,
+    WorkflowError,
+    WorkflowFilter,
+    WorkflowId,
+    WorkflowStatus,
+    WriteToken,
+)
+from aion_store.bench import (
+    BYTES_PER_EVENT,
+    STORES,
+    WORKLOADS,
+    NaiveInMemoryStore,
+    Sampler,
+    Sizes,
+    available_stores,
+    data,
+    make_store,
+    measure,
+)
+from aion_store.events import (
+    ActivityScheduled,
+    ChildWorkflowStarted,
+    Event,
+    EventEnvelope,
+    SignalReceived,
+    TimerStarted,
+    WorkflowCancelled,
+    WorkflowCompleted,
+    WorkflowContinuedAsNew,
+    WorkflowFailed,
+    WorkflowStarted,
+)
+from aion_store.ids import ActivityId, PackageVersion
+
+TINY = Sizes.quick().with_(
+    workflows=12,
+    events_per_workflow=14,
+    short_history=30,
+    long_history=300,
+    tail_appends=10,
+    small_history=60,
+    big_history=500,
+    suffix=10,
+    timers=1_000,
+    due_timers=7,
+    active_workflows=40,
+    active_events=6,
+    mixed_workflows=16,
+    mixed_events=12,
+    poll_every=10,
+    list_active_every=40,
+    memory_workflows=4,
+    memory_events=12,
+)
+
+AVAILABLE = available_stores()
+CASES = [
+    pytest.param(workload.id, store_id, id=f"{workload.id}-{store_id}")
+    for workload in WORKLOADS.values()
+    for store_id in STORES
+    if store_id in workload.stores
+]
+CORE = [store_id for store_id in ("compiled", "pure", "naive") if store_id in AVAILABLE]
+TOKEN = WriteToken.recorder()
+
+
+def _require(store_id: str) -> None:
+    if store_id not in AVAILABLE:
+        pytest.skip(f"store {store_id} is not available here")
+
+
+# -- the registry -----------------------------------------------------------------------
+
+
+def test_workload_ids_in_order() -> None:
+    assert list(WORKLOADS) == [
+        "append_many",
+        "append_batch10",
+        "tail_append_short",
+        "tail_append_long",
+        "full_read_1k_cold",
+        "full_read_100k_cold",
+        "full_read_warm",
+        "suffix_read_1k",
+        "suffix_read_100k",
+        "rejected_append",
+        "expired_timers",
+        "list_active",
+        "query_running",
+        "mixed_engine",
+        "memory_per_event",
+    ]
+    for workload in WORKLOADS.values():
+        assert workload.title and workload.doc
+        assert workload.stores <= set(STORES)
+        assert {"compiled", "pure", "naive"} <= workload.stores
+        assert workload.unit in ("s", BYTES_PER_EVENT)
+
+
+def test_stores_and_sizes() -> None:
+    assert STORES == ("compiled", "pure", "naive", "eventsourcing")
+    assert {"pure", "naive"} <= set(AVAILABLE) <= set(STORES)
+    default, quick = Sizes.default(), Sizes.quick()
+    assert quick.workflows * 5 <= default.workflows
+    assert quick.mixed_workflows * 5 <= default.mixed_workflows
+    assert default.big_history == 100_000 and default.timers == 100_000
+    assert default.active_workflows == 20_000 and default.mixed_workflows == 10_000
+    assert default.with_(timers=5).timers == 5
+    with pytest.raises(TypeError, match="no field"):
+        default.with_(nonsense=1)
+    with pytest.raises(ValueError, match="unknown store"):
+        make_store("postgres")
+    with pytest.raises(ValueError, match="cannot run"):
+        WORKLOADS["list_active"].store_factory("eventsourcing")
+
+
+def test_make_store_configures_the_engines() -> None:
+    assert make_store("pure").engine == "pure"
+    assert isinstance(make_store("naive"), NaiveInMemoryStore)
+    if "compiled" in AVAILABLE:
+        assert make_store("compiled", cache_events=0).engine == "compiled"
+
+
+# -- every workload on every store produces numbers --------------------------------------
+
+
+@pytest.mark.parametrize(("workload_id", "store_id"), CASES)
+def test_workload_measures(workload_id: str, store_id: str) -> None:
+    _require(store_id)
+    values = measure(WORKLOADS[workload_id], store_id, TINY, samples=2, min_sample_time=0.0)
+    assert len(values) == 2
+    assert all(value > 0 for value in values)
+
+
+def test_sampler_repeats_read_only_workloads() -> None:
+    import asyncio
+
+    loop = asyncio.new_event_loop()
+    try:
+        sampler = Sampler(
+            WORKLOADS["suffix_read_1k"], "pure", TINY, loop=loop, min_sample_time=0.05
+        )
+        assert not sampler.fresh_state
+        sampler.prepare()
+        assert sampler.repeat > 1
+        sampler.sample()
+        sampler.sample()
+        assert len(sampler.values) == 2
+        appends = Sampler(WORKLOADS["append_many"], "pure", TINY, loop=loop)
+        assert appends.fresh_state
+        with pytest.raises(RuntimeError):
+            appends.sample()
+    finally:
+        loop.close()
+
+
+# -- the workloads do what they say -------------------------------------------------------
+
+
+async def _prepared(workload_id: str, store_id: str, sizes: Sizes = TINY) -> Any:
+    workload = WORKLOADS[workload_id]
+    return await workload.prepare(workload.store_factory(store_id), sizes)
+
+
+async def _all_events(store: Any) -> list[Event]:
+    events: list[Event] = []
+    for workflow_id in await store.list_workflow_ids():
+        events.extend(await store.read_history(workflow_id))
+    return events
+
+
+@pytest.mark.parametrize("store_id", CORE)
+@pytest.mark.parametrize("workload_id", ["append_many", "append_batch10"])
+async def test_append_workloads_store_every_event(workload_id: str, store_id: str) -> None:
+    state = await _prepared(workload_id, store_id)
+    batch = 1 if workload_id == "append_many" else 10
+    assert len(state.appends) == WORKLOADS[workload_id].ops_per_sample(TINY)
+    assert all(len(b) <= batch for _, b, _ in state.appends)
+    # round-robin: no two consecutive appends go to the same workflow
+    owners = [owner for owner, _, _ in state.appends]
+    assert all(a != b for a, b in itertools.pairwise(owners))
+    await WORKLOADS[workload_id].run(state)
+    events = await _all_events(state.store)
+    assert len(events) == TINY.workflows * TINY.events_per_workflow
+    assert len(await state.store.list_workflow_ids()) == TINY.workflows
+    assert await state.store.list_active() == []  # every workflow completed
+    history = await state.store.read_history(data.workflow_id(0))
+    assert isinstance(history[0], WorkflowStarted)
+    assert isinstance(history[-1], WorkflowCompleted)
+    kinds = {type(event).__name__ for event in history}
+    assert {"ActivityScheduled", "ActivityCompleted", "TimerStarted", "SignalReceived"} <= kinds
+
+
+async def test_eventsourcing_append_and_reads() -> None:
+    _require("eventsourcing")
+    state = await _prepared("append_many", "eventsourcing")
+    await WORKLOADS["append_many"].run(state)
+    expected = data.history(3, TINY.events_per_workflow, complete=True)
+    assert await state.store.read_history(data.workflow_id(3)) == expected
+    assert await state.store.read_history_from(data.workflow_id(3), 5) == expected[4:]
+    assert await state.store.read_history(data.workflow_id(999)) == []
+
+
+@pytest.mark.parametrize("store_id", CORE)
+@pytest.mark.parametrize(
+    ("workload_id", "length"), [("tail_append_short", 30), ("tail_append_long", 300)]
+)
+async def test_tail_append_workloads(workload_id: str, length: int, store_id: str) -> None:
+    state = await _prepared(workload_id, store_id)
+    owners = {owner for owner, _, _ in state.appends}
+    for owner in owners:
+        assert len(await state.store.read_history(owner)) == length
+    assert all(expected >= length for _, _, expected in state.appends)
+    await WORKLOADS[workload_id].run(state)
+    grown = [len(await state.store.read_history(owner)) for owner in owners]
+    assert sum(grown) - length * len(owners) == TINY.tail_appends
+    assert max(grown) <= length * 1.1  # no history grows more than 10%
+
+
+@pytest.mark.parametrize("store_id", [*CORE, "eventsourcing"])
+@pytest.mark.parametrize(
+    ("workload_id", "length"),
+    [("full_read_1k_cold", 60), ("full_read_100k_cold", 500), ("full_read_warm", 60)],
+)
+async def test_full_read_workloads(workload_id: str, length: int, store_id: str) -> None:
+    _require(store_id)
+    state = await _prepared(workload_id, store_id)
+    await WORKLOADS[workload_id].run(state)
+    assert state.result == data.history(0, length)
+    if store_id == "compiled":
+        cold = WORKLOADS[workload_id].cache_events == 0
+        assert cold == ("cold" in workload_id)
+
+
+@pytest.mark.parametrize("store_id", [*CORE, "eventsourcing"])
+@pytest.mark.parametrize(
+    ("workload_id", "length"), [("suffix_read_1k", 60), ("suffix_read_100k", 500)]
+)
+async def test_suffix_read_workloads(workload_id: str, length: int, store_id: str) -> None:
+    _require(store_id)
+    state = await _prepared(workload_id, store_id)
+    await WORKLOADS[workload_id].run(state)
+    assert state.result == data.history(0, length)[-TINY.suffix :]
+
+
+@pytest.mark.parametrize("store_id", [*CORE, "eventsourcing"])
+async def test_rejected_append_changes_nothing(store_id: str) -> None:
+    _require(store_id)
+    state = await _prepared("rejected_append", store_id)
+    await WORKLOADS["rejected_append"].run(state)
+    assert await state.store.read_history(state.workflow_id) == data.history(0, TINY.short_history)
+
+
+@pytest.mark.parametrize("store_id", CORE)
+async def test_expired_timers_returns_exactly_the_due_ones(store_id: str) -> None:
+    state = await _prepared("expired_timers", store_id)
+    assert len(state.result) == TINY.due_timers
+    await WORKLOADS["expired_timers"].run(state)
+    assert len(state.result) == TINY.due_timers
+    assert all(entry.fire_at <= state.as_of for entry in state.result)
+    later = await state.store.expired_timers(state.as_of + timedelta(days=365))
+    assert len(later) == TINY.timers
+
+
+@pytest.mark.parametrize("store_id", CORE)
+async def test_listing_workloads(store_id: str) -> None:
+    state = await _prepared("list_active", store_id)
+    await WORKLOADS["list_active"].run(state)
+    assert len(state.result) == TINY.active_workflows // 2
+    assert len(await state.store.list_workflow_ids()) == TINY.active_workflows
+    state = await _prepared("query_running", store_id)
+    await WORKLOADS["query_running"].run(state)
+    assert len(state.result) == TINY.active_workflows // 2
+    assert all(summary.status is WorkflowStatus.RUNNING for summary in state.result)
+
+
+@pytest.mark.parametrize("store_id", CORE)
+async def test_mixed_engine_runs_every_workflow_to_completion(store_id: str) -> None:
+    state = await _prepared("mixed_engine", store_id)
+    kinds = [op[0] for op in state.script]
+    assert len(kinds) == WORKLOADS["mixed_engine"].ops_per_sample(TINY)
+    assert {0, 1, 2, 3, 4} <= set(kinds)  # append, timer, read, poll, list_active
+    assert kinds.count(2) == TINY.mixed_workflows  # one replay read per workflow
+    await WORKLOADS["mixed_engine"].run(state)
+    store = state.store
+    assert await store.list_active() == []
+    assert len(await store.list_workflow_ids()) == TINY.mixed_workflows
+    events = await _all_events(store)
+    assert len(events) == TINY.mixed_workflows * TINY.mixed_events
+    started = sum(isinstance(event, TimerStarted) for event in events)
+    far = data.BASE_TIME + timedelta(days=30)
+    assert started > 0 and len(await store.expired_timers(far)) == started
+
+
+@pytest.mark.parametrize("store_id", CORE)
+async def test_memory_workload_reports_bytes_per_event(store_id: str) -> None:
+    state = await _prepared("memory_per_event", store_id)
+    held = await WORKLOADS["memory_per_event"].run(state)
+    assert held is not None and held > 0
+    assert state.input_bytes_per_event > 0
+    events = await _all_events(state.store)
+    assert len(events) == TINY.memory_workflows * TINY.memory_events
+
+
+# -- the naive baseline agrees with InMemoryStore -----------------------------------------
+
+
+async def _outcome(call: Callable[[], Any]) -> tuple[Any, ...]:
+    try:
+        return ("ok", await call())
+    except Exception as error:
+        return ("error", type(error).__name__, str(error))
+
+
+class _Scenario:
+    """Random but valid-ish operation sequences over a few workflows."""
+
+    def __init__(self, seed: int) -> None:
+        self.rng = random.Random(seed)
+        self.workflows = [data.workflow_id(50_000 + i) for i in range(5)]
+        self.heads = dict.fromkeys(self.workflows, 0)
+        self.run_of: dict[WorkflowId, RunId | None] = dict.fromkeys(self.workflows)
+        self.terminal = dict.fromkeys(self.workflows, False)
+        self.clock = 0
+
+    def at(self) -> Any:
+        self.clock += 1
+        return data.BASE_TIME + timedelta(seconds=self.clock)
+
+    def event(self, workflow_id: WorkflowId, seq: int) -> Event:
+        rng = self.rng
+        envelope = EventEnvelope(seq=seq, recorded_at=self.at(), workflow_id=workflow_id)
+        payload = Payload.from_json({"n": rng.randrange(100)})
+        if seq == 1 or (self.terminal[workflow_id] and rng.random() < 0.7) or rng.random() < 0.03:
+            parent = self.run_of[workflow_id] if seq > 1 else None
+            run = data.run_id(rng.randrange(10**9))
+            self.run_of[workflow_id] = run
+            self.terminal[workflow_id] = False
+            return WorkflowStarted(
+                envelope=envelope,
+                workflow_type=rng.choice(["order", "invoice"]),
+                input=payload,
+                run_id=run,
+                parent_run_id=parent,
+                package_version=PackageVersion("h1"),
+            )
+        roll = rng.random()
+        if roll < 0.3:
+            return SignalReceived(envelope=envelope, name="s", payload=payload)
+        if roll < 0.45:
+            return ActivityScheduled(
+                envelope=envelope, activity_id=ActivityId(seq), activity_type="a", input=payload
+            )
+        if roll < 0.6:
+            child = rng.choice(self.workflows)
+            return ChildWorkflowStarted(
+                envelope=envelope,
+                child_workflow_id=child,
+                workflow_type="child",
+                input=payload,
+                package_version=PackageVersion("h2"),
+            )
+        if roll < 0.7:
+            return TimerStarted(
+                envelope=envelope, timer_id=TimerId.named("t"), fire_at=data.BASE_TIME
+            )
+        self.terminal[workflow_id] = True
+        if roll < 0.8:
+            return WorkflowCompleted(envelope=envelope, result=payload)
+        if roll < 0.85:
+            return WorkflowFailed(envelope=envelope, error=WorkflowError("boom", None))
+        if roll < 0.9:
+            return WorkflowCancelled(envelope=envelope, reason="user")
+        run = self.run_of[workflow_id] or data.run_id(1)
+        return WorkflowContinuedAsNew(
+            envelope=envelope, input=payload, workflow_type=None, parent_run_id=run
+        )
+
+    def operation(self, stores: list[Any]) -> tuple[str, list[Callable[[], Any]]]:
+        rng = self.rng
+        w = rng.choice(self.workflows)
+        roll = rng.random()
+        if roll < 0.5:
+            head = self.heads[w]
+            batch = [self.event(w, head + 1 + i) for i in range(rng.randrange(0, 4))]
+            expected = head
+            if rng.random() < 0.1:
+                expected = max(0, head + rng.choice([-1, 1]))
+            if batch and rng.random() < 0.05:
+                batch.reverse()
+            if batch and rng.random() < 0.03:
+                batch[0] = self.event(rng.choice(self.workflows), head + 1)
+            if rng.random() < 0.02:
+                batch.append("not an event")  # type: ignore[arg-type]
+            return "append", [
+                (lambda s=s: s.append(TOKEN, w, list(batch), expected)) for s in stores
+            ]
+        if roll < 0.6:
+            start = rng.randrange(0, self.heads[w] + 3)
+            return "read_from", [(lambda s=s: s.read_history_from(w, start)) for s in stores]
+        if roll < 0.65:
+            return "run_chain", [(lambda s=s: s.read_run_chain(w)) for s in stores]
+        if roll < 0.7:
+            return "list_active", [(lambda s=s: s.list_active()) for s in stores]
+        if roll < 0.75:
+            return "ids", [(lambda s=s: s.list_workflow_ids()) for s in stores]
+        if roll < 0.82:
+            filters = [
+                WorkflowFilter(),
+                WorkflowFilter(status=WorkflowStatus.RUNNING),
+                WorkflowFilter(parent=rng.choice(self.workflows)),
+                WorkflowFilter(workflow_type="order", started_after=data.BASE_TIME),
+            ]
+            f = rng.choice(filters)
+            return "query", [(lambda s=s: s.query(f)) for s in stores]
+        if roll < 0.88:
+            timer = TimerId.named(rng.choice(["a", "b", "c"]))
+            fire_at = data.BASE_TIME + timedelta(seconds=rng.randrange(100))
+            return "schedule_timer", [
+                (lambda s=s: s.schedule_timer(w, timer, fire_at)) for s in stores
+            ]
+        if roll < 0.92:
+            as_of = data.BASE_TIME + timedelta(seconds=rng.randrange(100))
+            return "expired", [(lambda s=s: s.expired_timers(as_of)) for s in stores]
+        if roll < 0.95:
+            record = VisibilityRecord(
+                workflow_id=w,
+                run_id=data.run_id(rng.randrange(4)),
+                workflow_type=rng.choice(["order", "invoice"]),
+                status=rng.choice(list(WorkflowStatus)),
+                start_time=data.BASE_TIME + timedelta(seconds=rng.randrange(5)),
+                search_attributes={"n": rng.randrange(5)},
+            )
+            return "record", [(lambda s=s: s.record_visibility(record)) for s in stores]
+        if roll < 0.98:
+            vf = ListWorkflowsFilter(
+                workflow_type=rng.choice([None, "order"]),
+                search_attributes=(SearchAttributePredicate.GreaterThan("n", 1),),
+                limit=rng.choice([None, 2]),
+                offset=rng.choice([None, 1]),
+            )
+            if rng.random() < 0.5:
+                return "list_workflows", [(lambda s=s: s.list_workflows(vf)) for s in stores]
+            return "count_workflows", [(lambda s=s: s.count_workflows(vf)) for s in stores]
+        package = PackageRecord(
+            rng.choice(["order", "invoice"]), f"h{rng.randrange(3)}", b"z", self.at()
+        )
+        return "package", [(lambda s=s: s.put_package(package)) for s in stores]
+
+    async def after(self, kind: str, stores: list[Any]) -> None:
+        if kind == "append":
+            for w in self.workflows:
+                self.heads[w] = len(await stores[0].read_history(w))
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+async def test_naive_agrees_with_in_memory_store(seed: int) -> None:
+    engines = [make_store(store_id) for store_id in CORE if store_id != "naive"]
+    stores = [*engines, NaiveInMemoryStore()]
+    scenario = _Scenario(seed)
+    outcomes_seen = set()
+    for step in range(400):
+        kind, calls = scenario.operation(stores)
+        outcomes = [await _outcome(call) for call in calls]
+        for other in outcomes[1:]:
+            assert other == outcomes[0], f"step {step} ({kind}): {other} != {outcomes[0]}"
+        outcomes_seen.add((kind, outcomes[0][0]))
+        await scenario.after(kind, stores)
+    for w in scenario.workflows:
+        histories = [await s.read_history(w) for s in stores]
+        assert all(h == histories[0] for h in histories)
+    assert ("append", "ok") in outcomes_seen and ("append", "error") in outcomes_seen
