@@ -1,11 +1,12 @@
-# The two commands of the README: `make run` (the main job) and `make test` (every test,
-# on the compiled path and on the pure-Python path). Both set up .venv on first use.
+# The two commands of the README: `make run` (the main job: the benchmark report) and
+# `make test` (every test on the compiled and the pure-Python path, then the release
+# checks). Both set up .venv on first use.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test check test-compiled test-pure release-check bench lint typecheck clean
+.PHONY: setup run demo test check test-compiled test-pure release-check bench lint typecheck clean
 
 setup: $(STAMP)
 
@@ -15,7 +16,11 @@ $(STAMP): pyproject.toml setup.py src/aion_store/_core.pyx
 	AION_STORE_REQUIRE_EXTENSION=1 $(BIN)/python -m pip install --quiet -e '.[test,bench,plot,peers,release]'
 	touch $(STAMP)
 
+# The main job: the benchmark report (a progress bar, then the table).
 run: $(STAMP)
+	$(BIN)/aion-store bench --quick
+
+demo: $(STAMP)
 	$(BIN)/python examples/demo.py
 
 # Everything CI runs: the suite on both paths, then the packaging and type checks.

@@ -72,10 +72,13 @@ for platform in linux macos windows; do
     [ -n "$identifiers" ]
 done
 
-step "import cost (python -X importtime -c 'import aion_store')"
+step "import cost (python -X importtime -c 'import aion_store', best of 5, installed wheel)"
 for mode in compiled pure; do
     env_pure=""; [ "$mode" = pure ] && env_pure=1
-    (cd "$WORK" && AION_STORE_PURE=$env_pure "$WORK/venv-wheel/bin/python" -X importtime -c "import aion_store" 2>&1 \
-        | awk -v mode="$mode" '/\| aion_store$/ {print "import aion_store (" mode "):", $5, "us cumulative"}')
+    best=$(for _ in 1 2 3 4 5; do
+        (cd "$WORK" && AION_STORE_PURE=$env_pure "$WORK/venv-wheel/bin/python" -X importtime \
+            -c "import aion_store" 2>&1 | awk -F'|' '/\| aion_store$/ {print $2 + 0}')
+    done | sort -n | head -1)
+    echo "import aion_store ($mode): $((best / 1000)) ms"
 done
 echo "release checks passed"
