@@ -99,7 +99,7 @@ class Engine:
         self._by_start: list[_Workflow] | None = None
 
     def append(self, token: Any, workflow_id: Any, events: Any, expected_seq: Any) -> None:
-        check_append_arguments(token, workflow_id, events, expected_seq)
+        expected_seq = check_append_arguments(token, workflow_id, events, expected_seq)
         with self._lock:
             key = workflow_id._int
             workflow = self._workflows.get(key)
@@ -153,7 +153,7 @@ class Engine:
 
     def read_history_from(self, workflow_id: Any, from_seq: Any) -> list[Event]:
         check_workflow_id(workflow_id)
-        check_seq(from_seq, "from_seq")
+        from_seq = check_seq(from_seq, "from_seq")
         with self._lock:
             workflow = self._workflows.get(workflow_id._int)
             if workflow is None:

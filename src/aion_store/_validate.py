@@ -68,12 +68,13 @@ def check_events_argument(events: Any) -> Sequence[Event]:
     return events
 
 
-def check_append_arguments(token: Any, workflow_id: Any, events: Any, expected_seq: Any) -> None:
-    """The argument checks every ``append`` runs before it looks at the store."""
+def check_append_arguments(token: Any, workflow_id: Any, events: Any, expected_seq: Any) -> int:
+    """The argument checks every ``append`` runs before it looks at the store; returns
+    ``expected_seq`` as a plain ``int``."""
     check_token(token)
     check_workflow_id(workflow_id)
     check_events_argument(events)
-    check_seq(expected_seq, "expected_seq")
+    return check_seq(expected_seq, "expected_seq")
 
 
 def check_batch(workflow_id: WorkflowId, events: Sequence[Any], expected_seq: int) -> None:

@@ -9,6 +9,7 @@ are the same Python code on both paths (``timers.TimerIndex``, ``visibility.Visi
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Sequence
 from datetime import datetime
@@ -67,7 +68,8 @@ class InMemoryStore:
         decoded_cache_events: int = DEFAULT_DECODED_CACHE_EVENTS,
         engine: EngineName | None = None,
     ) -> None:
-        cache = check_seq(decoded_cache_events, "decoded_cache_events")
+        # Any u64 is accepted; beyond sys.maxsize it means "no limit" on every platform.
+        cache = min(check_seq(decoded_cache_events, "decoded_cache_events"), sys.maxsize)
         engine_class = _engine_class(engine)
         self._engine = engine_class(cache)
         self.engine: EngineName = "pure" if engine_class is _pure.Engine else "compiled"
