@@ -128,9 +128,9 @@ class Sizes:
     for a smoke run; override any field with ``sizes.with_(name=value)``."""
 
     #: append_many / append_batch10: this many workflows, each receiving ...
-    workflows: int = 2_000
+    workflows: int = 10_000
     #: ... this many events.
-    events_per_workflow: int = 20
+    events_per_workflow: int = 10
     #: tail_append_short: the history length appended to.
     short_history: int = 100
     #: tail_append_long: the history length appended to.
@@ -173,7 +173,7 @@ class Sizes:
     def quick(cls) -> Sizes:
         """About 5-10x smaller: every workload on every store in well under 30 s."""
         return cls(
-            workflows=400,
+            workflows=1_000,
             events_per_workflow=10,
             long_history=2_000,
             tail_appends=20,

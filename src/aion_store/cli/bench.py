@@ -292,7 +292,7 @@ class _Runner:
                     self.tasks.append((workload, store, samples or workload.samples))
         self.results: dict[str, Any] = {
             "version": _version(),
-            "machine": machine_info(stores),
+            "machine": {**machine_info(stores), "sizes": dataclasses.asdict(sizes)},
             "workloads": {},
         }
         self.worker: _Worker | None = None
@@ -818,6 +818,13 @@ class _Console:
     ) -> list[str]:
         rows = compare(old, new, fail_over)
         units = {workload_id: entry["unit"] for workload_id, entry in new["workloads"].items()}
+        old_sizes, new_sizes = old["machine"].get("sizes"), new["machine"].get("sizes")
+        if old_sizes and new_sizes and old_sizes != new_sizes:
+            differing = sorted(k for k in new_sizes if old_sizes.get(k) != new_sizes[k])
+            self.note(
+                f"warning: {name} was measured with other sizes ({', '.join(differing)}); "
+                "compare runs made with the same size flags"
+            )
         if not rows:
             self.note(f"{name}: no workload and store in common with this run")
             return []
