@@ -1090,20 +1090,6 @@ cdef list take_events(const unsigned char* start, const unsigned char* end, obje
 # ---------------------------------------------------------------------------------------
 
 
-def encode_events(events):
-    """The bodies of ``events`` concatenated, without the version marker."""
-    cdef Buffer buf
-    buf.data = NULL
-    buf.length = 0
-    buf.capacity = 0
-    try:
-        for event in events:
-            put_event(&buf, event)
-        return buffer_to_bytes(&buf)
-    finally:
-        PyMem_Free(buf.data)
-
-
 def to_msgpack(obj):
     """Encode like ``aion_store.wire._msgpack.to_msgpack``, events in compiled code."""
     cdef Buffer buf
