@@ -92,8 +92,9 @@ def check_batch(workflow_id: WorkflowId, events: Sequence[Any], expected_seq: in
                 f"events[{index}] has seq {envelope.seq}, expected {want} "
                 "(a batch must continue the head contiguously)"
             )
-        if envelope.workflow_id != workflow_id:
+        owner = envelope.workflow_id
+        if owner is not workflow_id and owner != workflow_id:
             raise BackendError(
                 f"events[{index}] (seq {envelope.seq}) belongs to workflow "
-                f"{envelope.workflow_id}, not {workflow_id}"
+                f"{owner}, not {workflow_id}"
             )

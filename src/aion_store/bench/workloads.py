@@ -129,8 +129,9 @@ class Sizes:
 
     #: append_many / append_batch10: this many workflows, each receiving ...
     workflows: int = 10_000
-    #: ... this many events.
-    events_per_workflow: int = 10
+    #: ... this many events (20: append_batch10 appends twice to each workflow, so the
+    #: second batch meets a history already there).
+    events_per_workflow: int = 20
     #: tail_append_short: the history length appended to.
     short_history: int = 100
     #: tail_append_long: the history length appended to.
@@ -174,7 +175,7 @@ class Sizes:
         """About 5-10x smaller: every workload on every store in well under 30 s."""
         return cls(
             workflows=1_000,
-            events_per_workflow=10,
+            events_per_workflow=20,
             long_history=2_000,
             tail_appends=20,
             big_history=20_000,
