@@ -2721,3 +2721,19 @@ def test_timer_index_matches_naive_reference(ops: list[tuple[Any, ...]]) -> None
         key=lambda e: (e.fire_at, str(e.workflow_id), str(e.timer_id)),
     )
     assert index.due(at(1000)) == final
+
+
+def test_visibility_summary_from_record_keeps_every_field() -> None:
+    record = VisibilityRecord(
+        workflow_id=W,
+        run_id=RunId(U2),
+        workflow_type="checkout",
+        status=WorkflowStatus.FAILED,
+        start_time=T0,
+        close_time=T0,
+        search_attributes={"n": 1},
+    )
+    summary = VisibilityWorkflowSummary.from_record(record)
+    assert type(summary) is VisibilityWorkflowSummary
+    assert dataclasses.astuple(summary) == dataclasses.astuple(record)
+    assert summary != record

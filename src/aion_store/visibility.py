@@ -50,6 +50,19 @@ class VisibilityRecord(_VisibilityFields):
 class VisibilityWorkflowSummary(_VisibilityFields):
     """One run as ``list_workflows`` returns it (the same fields as the record)."""
 
+    @classmethod
+    def from_record(cls, record: VisibilityRecord) -> VisibilityWorkflowSummary:
+        """The summary of a record: the same seven fields."""
+        return cls._trusted(
+            record.workflow_id,
+            record.run_id,
+            record.workflow_type,
+            record.status,
+            record.start_time,
+            record.close_time,
+            record.search_attributes,
+        )
+
 
 #: Only these types order (a bool never compares with an int).
 _ORDERED = (int, float, datetime)
@@ -202,16 +215,9 @@ class VisibilityIndex:
     def record(self, record: VisibilityRecord) -> None:
         if not isinstance(record, VisibilityRecord):
             raise TypeError(f"record_visibility takes a VisibilityRecord, got {describe(record)}")
-        summary = VisibilityWorkflowSummary._trusted(
-            record.workflow_id,
-            record.run_id,
-            record.workflow_type,
-            record.status,
-            record.start_time,
-            record.close_time,
-            record.search_attributes,
+        self._rows[(record.workflow_id, record.run_id)] = VisibilityWorkflowSummary.from_record(
+            record
         )
-        self._rows[(record.workflow_id, record.run_id)] = summary
         self._sorted = None
 
     def _ordered(self) -> list[VisibilityWorkflowSummary]:

@@ -186,15 +186,7 @@ class NaiveInMemoryStore:
     async def record_visibility(self, record: VisibilityRecord) -> None:
         if not isinstance(record, VisibilityRecord):
             raise TypeError(f"record_visibility takes a VisibilityRecord, got {describe(record)}")
-        row = VisibilityWorkflowSummary(
-            workflow_id=record.workflow_id,
-            run_id=record.run_id,
-            workflow_type=record.workflow_type,
-            status=record.status,
-            start_time=record.start_time,
-            close_time=record.close_time,
-            search_attributes=record.search_attributes,
-        )
+        row = VisibilityWorkflowSummary.from_record(record)
         with self._lock:
             self._visibility[(record.workflow_id, record.run_id)] = row
 

@@ -65,15 +65,7 @@ def _record(
 
 
 def _summary(record: VisibilityRecord) -> VisibilityWorkflowSummary:
-    return VisibilityWorkflowSummary(
-        workflow_id=record.workflow_id,
-        run_id=record.run_id,
-        workflow_type=record.workflow_type,
-        status=record.status,
-        start_time=record.start_time,
-        close_time=record.close_time,
-        search_attributes=record.search_attributes,
-    )
+    return VisibilityWorkflowSummary.from_record(record)
 
 
 async def _record_all(store: VisibilityStore, *records: VisibilityRecord) -> None:
