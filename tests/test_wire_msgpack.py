@@ -360,3 +360,14 @@ def test_truncations_and_corruptions_agree_between_paths(data: st.DataObject) ->
     data_bytes = bytes(corrupted)
     pure = outcome(pure_codec, data_bytes, list[Event])
     assert outcome(core_codec, data_bytes, list[Event]) == pure
+
+
+def test_decoding_intervals_does_not_grow_the_plan_cache() -> None:
+    interval = TriggerSpec.Interval(timedelta(seconds=90))
+    data = pure_codec.to_msgpack(interval)
+    pure_codec.from_msgpack(data, TriggerSpec)
+    before = len(pure_codec._PLANS)
+    for _ in range(50):
+        assert pure_codec.from_msgpack(data, TriggerSpec) == interval
+        pure_codec.to_msgpack(interval)
+    assert len(pure_codec._PLANS) == before

@@ -396,20 +396,25 @@ def _decode_schema(raw: Any, path: str) -> SearchAttributeSchema:
 # -- triggers and predicates ------------------------------------------------------------
 
 
+def _period_plan() -> tuple[Encoder, Decoder]:
+    """The plan of ``Interval.period`` (one ``Duration`` kind, so one cached plan)."""
+    return _plan(spec_of(TriggerSpec.Interval)[0].kind)
+
+
 def _encode_trigger(value: TriggerSpec) -> Any:
     if isinstance(value, TriggerSpec.Cron):
         return value.expression
     assert isinstance(value, TriggerSpec.Interval)
-    period = value.period
-    return [period.days * 86_400 + period.seconds, period.microseconds]
+    encode_period, _ = _period_plan()
+    return encode_period(value.period)
 
 
 def _decode_trigger(raw: Any, path: str) -> TriggerSpec:
     if type(raw) is str:
         return TriggerSpec.Cron._trusted(raw)
     if type(raw) is list and len(raw) == 2:
-        _, decode_duration = _plan(Duration())
-        return TriggerSpec.Interval._trusted(decode_duration(raw, f"{path}.period"))
+        _, decode_period = _period_plan()
+        return TriggerSpec.Interval._trusted(decode_period(raw, f"{path}.period"))
     raise expected(path, "cron expression (string) or interval [seconds, microseconds]", raw)
 
 
