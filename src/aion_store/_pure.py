@@ -33,16 +33,16 @@ _CHILD_STARTED_TAG = ChildWorkflowStarted.TAG
 class _Workflow:
     """One workflow: its events and what the store projects from them."""
 
-    __slots__ = ("events", "parent", "runs", "start", "status", "summary", "workflow_id")
+    __slots__ = ("events", "parent", "runs", "status", "summary", "workflow_id")
 
     def __init__(self, workflow_id: WorkflowId) -> None:
         self.workflow_id = workflow_id
         self.events: list[Event] = []
         self.status = _RUNNING
         # One [WorkflowStarted, status, closed_at] per run; RunSummary objects are built on
-        # read, so an append only moves references around.
+        # read, so an append only moves references around. The last run's start gives the
+        # summary's type and start time.
         self.runs: list[list[Any]] = []
-        self.start: WorkflowStarted | None = None
         self.parent: WorkflowId | None = None
         self.summary: WorkflowSummary | None = None
 
@@ -50,7 +50,6 @@ class _Workflow:
         self.status = status
         self.summary = None
         if isinstance(event, WorkflowStarted):
-            self.start = event
             self.runs.append([event, _RUNNING, None])
         elif self.runs:
             run = self.runs[-1]
@@ -66,22 +65,21 @@ class _Workflow:
         ]
 
     def current_summary(self) -> WorkflowSummary | None:
-        if self.summary is None and self.start is not None:
-            start = self.start
+        if self.summary is None and self.runs:
+            start, _, closed_at = self.runs[-1]
             self.summary = WorkflowSummary._trusted(
                 self.workflow_id,
                 start.workflow_type,
                 self.status,
                 start.envelope.recorded_at,
-                self.runs[-1][2],
+                closed_at,
                 self.parent,
             )
         return self.summary
 
 
 def _order_key(workflow: _Workflow) -> Any:
-    assert workflow.start is not None
-    return (workflow.start.envelope.recorded_at, workflow.workflow_id._int)
+    return (workflow.runs[-1][0].envelope.recorded_at, workflow.workflow_id._int)
 
 
 class Engine:
@@ -189,7 +187,7 @@ class Engine:
         check_filter(filter)
         with self._lock:
             if self._by_start is None:
-                started = [w for w in self._workflows.values() if w.start is not None]
+                started = [w for w in self._workflows.values() if w.runs]
                 started.sort(key=_order_key)
                 self._by_start = started
             ordered = self._by_start
