@@ -27,20 +27,19 @@ from cpython.datetime cimport (
 )
 from cpython.dict cimport PyDict_GetItem, PyDict_SetItem
 from cpython.float cimport PyFloat_AS_DOUBLE, PyFloat_FromDouble
-from cpython.list cimport PyList_Append, PyList_New, PyList_SET_ITEM
 from cpython.long cimport (
     PyLong_AsLongLong,
     PyLong_AsUnsignedLongLong,
     PyLong_FromLongLong,
     PyLong_FromUnsignedLongLong,
 )
-from cpython.mem cimport PyMem_Free, PyMem_Malloc, PyMem_Realloc
+from cpython.mem cimport PyMem_Free, PyMem_Realloc
 from cpython.object cimport PyObject, PyTypeObject
 from cpython.ref cimport Py_DECREF, Py_INCREF
 from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM
 from cpython.unicode cimport PyUnicode_DecodeUTF8
 from libc.math cimport isfinite
-from libc.stdint cimport int16_t, int32_t, int64_t, int8_t, uint16_t, uint32_t, uint64_t, uint8_t
+from libc.stdint cimport int16_t, int32_t, int64_t, int8_t, uint64_t, uint8_t
 from libc.string cimport memcmp, memcpy
 
 import enum
@@ -69,8 +68,6 @@ cdef extern from "Python.h":
     bint PyUnicode_CheckExact(object value)
     bint PyBytes_CheckExact(object value)
     bint PyLong_CheckExact(object value)
-    bint PyFloat_CheckExact(object value)
-    bint PyTuple_CheckExact(object value)
     object PyNumber_Lshift(object left, object right)
     object PyNumber_Or(object left, object right)
     object PyNumber_And(object left, object right)
