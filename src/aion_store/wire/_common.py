@@ -33,13 +33,18 @@ def root_name(cls: Any) -> str:
 
 
 def show(value: Any) -> str:
-    """A wire value as an error message shows it: JSON where possible, short."""
+    """A wire value as an error message shows it: JSON where possible, short, and always
+    printable (a lone surrogate is written as its escape)."""
     try:
         text = json.dumps(value, ensure_ascii=False)
     except (TypeError, ValueError):
         text = repr(value)
+    except RecursionError:
+        return f"a deeply nested {type(value).__name__}"
     if len(text) > 60:
         text = text[:57] + "..."
+    if not text.isascii():
+        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
     return text
 
 

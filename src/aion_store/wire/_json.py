@@ -69,7 +69,7 @@ from aion_store.visibility import (
     VisibilityRecord,
     VisibilityWorkflowSummary,
 )
-from aion_store.wire._common import is_history, malformed, root_name, show
+from aion_store.wire._common import expected, is_history, malformed, root_name, show
 
 __all__ = [
     "dump_value",
@@ -109,22 +109,6 @@ _REQUIRED: Any = _Missing()
 
 def _identity(value: Any) -> Any:
     return value
-
-
-def _show(value: Any) -> str:
-    """``show()``, printable: a lone surrogate is written as its escape."""
-    try:
-        text = show(value)
-    except RecursionError:
-        return f"a deeply nested {type(value).__name__}"
-    if not text.isascii():
-        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
-    return text
-
-
-def _got(path: str, what: str, value: Any) -> SerializationError:
-    """``{path}: expected {what}, got {value}`` (like ``expected()``, always printable)."""
-    return malformed(path, f"expected {what}, got {_show(value)}")
 
 
 def _missing_field(path: str, key: str) -> SerializationError:
@@ -193,10 +177,10 @@ def parse_timestamp(text: Any, path: str) -> datetime:
     more fraction digits, truncated to microseconds.
     """
     if type(text) is not str:
-        raise _got(path, "RFC 3339 timestamp string", text)
+        raise expected(path, "RFC 3339 timestamp string", text)
     match = _TIMESTAMP.fullmatch(text)
     if match is None:
-        raise malformed(path, f"invalid RFC 3339 timestamp {_show(text)}")
+        raise malformed(path, f"invalid RFC 3339 timestamp {show(text)}")
     year, month, day, hour, minute, second, fraction, sign, off_h, off_m = match.groups()
     micros = int(fraction[:6].ljust(6, "0")) if fraction else 0
     try:
@@ -204,17 +188,17 @@ def parse_timestamp(text: Any, path: str) -> datetime:
             int(year), int(month), int(day), int(hour), int(minute), int(second), micros, UTC
         )
     except ValueError as error:
-        raise malformed(path, f"invalid RFC 3339 timestamp {_show(text)}: {error}") from None
+        raise malformed(path, f"invalid RFC 3339 timestamp {show(text)}: {error}") from None
     if sign is not None:
         hours, minutes = int(off_h), int(off_m)
         if hours > 23 or minutes > 59:
-            raise malformed(path, f"invalid RFC 3339 timestamp {_show(text)}: offset out of range")
+            raise malformed(path, f"invalid RFC 3339 timestamp {show(text)}: offset out of range")
         offset = timedelta(hours=hours, minutes=minutes)
         try:
             value = value - offset if sign == "+" else value + offset
         except OverflowError:
             raise malformed(
-                path, f"timestamp {_show(text)} is outside years 1-9999 once converted to UTC"
+                path, f"timestamp {show(text)} is outside years 1-9999 once converted to UTC"
             ) from None
     return value
 
@@ -240,7 +224,7 @@ def _int_plan(minimum: int, maximum: int, label: str, unsigned: bool) -> Plan:
         if type(raw) is int and minimum <= raw <= maximum:
             return raw
         if type(raw) is not int or (unsigned and raw < 0):
-            raise _got(path, what, raw)
+            raise expected(path, what, raw)
         raise malformed(
             path, f"integer {raw} is out of range for {label} (expected {minimum} to {maximum})"
         )
@@ -251,13 +235,13 @@ def _int_plan(minimum: int, maximum: int, label: str, unsigned: bool) -> Plan:
 def _check_str(raw: Any, path: str) -> str:
     """A JSON string that this package can hold (no lone surrogate)."""
     if type(raw) is not str:
-        raise _got(path, "string", raw)
+        raise expected(path, "string", raw)
     if not raw.isascii():
         try:
             raw.encode("utf-8")
         except UnicodeEncodeError:
             raise malformed(
-                path, f"string {_show(raw)} is not valid Unicode (it holds a lone surrogate)"
+                path, f"string {show(raw)} is not valid Unicode (it holds a lone surrogate)"
             ) from None
     return raw
 
@@ -296,7 +280,7 @@ _U32_DECODE = _int_plan(0, _U32, "u32", True).decode
 
 def _decode_duration(raw: Any, path: str) -> timedelta:
     if type(raw) is not dict:
-        raise _got(path, 'duration object {"secs": ..., "nanos": ...}', raw)
+        raise expected(path, 'duration object {"secs": ..., "nanos": ...}', raw)
     secs = raw.get("secs", _MISSING)
     if secs is _MISSING:
         raise _missing_field(path, "secs")
@@ -332,7 +316,7 @@ def _bytes_text(value: bytes) -> str:
 
 def _decode_bytes(raw: Any, path: str) -> bytes:
     if type(raw) is not list:
-        raise _got(path, "array of bytes", raw)
+        raise expected(path, "array of bytes", raw)
     try:
         data = bytes(raw)
     except (TypeError, ValueError, OverflowError):
@@ -341,7 +325,7 @@ def _decode_bytes(raw: Any, path: str) -> bytes:
     if data is None or b"\x00" in data or b"\x01" in data:
         for index, item in enumerate(raw):
             if type(item) is not int or not 0 <= item <= 255:
-                raise _got(f"{path}[{index}]", "byte (integer 0-255)", item)
+                raise expected(f"{path}[{index}]", "byte (integer 0-255)", item)
         if data is None:  # pragma: no cover - every item was a byte
             data = bytes(raw)
     return data
@@ -376,7 +360,7 @@ def _tuple_plan(item: Plan) -> Plan:
 
     def decode(raw: Any, path: str) -> tuple[Any, ...]:
         if type(raw) is not list:
-            raise _got(path, "array", raw)
+            raise expected(path, "array", raw)
         return tuple([item_decode(entry, f"{path}[{index}]") for index, entry in enumerate(raw)])
 
     return Plan(text, obj, decode)
@@ -474,7 +458,7 @@ _I64_MAX = (1 << 63) - 1
 
 def _decode_sav_int(raw: Any, path: str) -> int:
     if type(raw) is not int:
-        raise _got(path, "integer", raw)
+        raise expected(path, "integer", raw)
     if not _I64_MIN <= raw <= _I64_MAX:
         raise malformed(path, f"integer {raw} is out of range for i64")
     return raw
@@ -488,7 +472,7 @@ def _decode_sav_float(raw: Any, path: str) -> float:
         except OverflowError:
             raise malformed(path, "integer is too large for a float") from None
     elif kind is not float:
-        raise _got(path, "number", raw)
+        raise expected(path, "number", raw)
     if not math.isfinite(raw):
         raise malformed(path, f"expected a finite number, got {raw!r}")
     return raw  # type: ignore[no-any-return]
@@ -496,13 +480,13 @@ def _decode_sav_float(raw: Any, path: str) -> float:
 
 def _decode_sav_bool(raw: Any, path: str) -> bool:
     if type(raw) is not bool:
-        raise _got(path, "boolean", raw)
+        raise expected(path, "boolean", raw)
     return raw
 
 
 def _decode_sav_keywords(raw: Any, path: str) -> tuple[str, ...]:
     if type(raw) is not list:
-        raise _got(path, "array of strings", raw)
+        raise expected(path, "array of strings", raw)
     return tuple([_check_str(item, f"{path}[{index}]") for index, item in enumerate(raw)])
 
 
@@ -518,12 +502,12 @@ _SAV_VARIANTS = ", ".join(_SAV_DECODERS)
 
 
 def _unknown_variant(path: str, tag: Any, names: str) -> SerializationError:
-    return malformed(path, f"unknown variant {_show(tag)}, expected one of {names}")
+    return malformed(path, f"unknown variant {show(tag)}, expected one of {names}")
 
 
 def _decode_sav(raw: Any, path: str) -> SearchAttributeValue:
     if type(raw) is not dict:
-        raise _got(path, 'search attribute value object {"type": ..., "data": ...}', raw)
+        raise expected(path, 'search attribute value object {"type": ..., "data": ...}', raw)
     tag = raw.get("type", _MISSING)
     if tag is _MISSING:
         raise _missing_field(path, "type")
@@ -554,7 +538,7 @@ def _attributes_obj(value: Mapping[str, Any]) -> dict[str, Any]:
 def _decode_attributes(raw: Any, path: str) -> dict[str, SearchAttributeValue]:
     """A plain dict; the record's constructor wraps it in a read-only map."""
     if type(raw) is not dict:
-        raise _got(path, "object of search attributes", raw)
+        raise expected(path, "object of search attributes", raw)
     data: dict[str, SearchAttributeValue] = {}
     for key, item in raw.items():
         where = f"{path}[{key!r}]"
@@ -589,13 +573,13 @@ def _uuid_plan(cls: type[UuidId]) -> Plan:
 
     def decode(raw: Any, path: str) -> UuidId:
         if type(raw) is not str:
-            raise _got(path, f"{name} UUID string", raw)
+            raise expected(path, f"{name} UUID string", raw)
         if canonical(raw) is not None:
             return from_int(int(raw.replace("-", ""), 16))
         try:
             return cls(raw)
         except (TypeError, ValueError):
-            raise malformed(path, f"invalid UUID string {_show(raw)}") from None
+            raise malformed(path, f"invalid UUID string {show(raw)}") from None
 
     return Plan(text, str, decode)
 
@@ -637,7 +621,7 @@ def _single_entry(raw: Any, path: str, what: str, variants: Mapping[str, Any]) -
     keys and ignored, like unknown keys anywhere else.
     """
     if type(raw) is not dict or not raw:
-        raise _got(path, what, raw)
+        raise expected(path, what, raw)
     if len(raw) == 1:
         for entry in raw.items():
             if entry[0] not in variants:
@@ -645,7 +629,7 @@ def _single_entry(raw: Any, path: str, what: str, variants: Mapping[str, Any]) -
             return entry
     known = [entry for entry in raw.items() if entry[0] in variants]
     if len(known) != 1:
-        raise _got(path, what, raw)
+        raise expected(path, what, raw)
     return known[0]
 
 
@@ -683,7 +667,7 @@ def _enum_plan(cls: type[enum.Enum]) -> Plan:
 
     def decode(raw: Any, path: str) -> enum.Enum:
         if type(raw) is not str:
-            raise _got(path, what, raw)
+            raise expected(path, what, raw)
         member = by_value.get(raw)
         if member is None:
             raise _unknown_variant(path, raw, names)
@@ -745,7 +729,7 @@ def _record_plan(cls: type) -> Plan:
 
     def decode(raw: Any, path: str) -> Any:
         if type(raw) is not dict:
-            raise _got(path, what, raw)
+            raise expected(path, what, raw)
         values: list[Any] = []
         append = values.append
         get = raw.get
@@ -818,13 +802,13 @@ def _event_plan() -> Plan:
 
     def decode(raw: Any, path: str) -> Event:
         if type(raw) is not dict:
-            raise _got(path, 'event object {"type": ..., "data": ...}', raw)
+            raise expected(path, 'event object {"type": ..., "data": ...}', raw)
         tag = raw.get("type", _MISSING)
         if tag is _MISSING:
             raise _missing_field(path, "type")
         decode_body = by_name.get(tag) if type(tag) is str else None
         if decode_body is None:
-            raise malformed(path + ".type", f"unknown event variant {_show(tag)}")
+            raise malformed(path + ".type", f"unknown event variant {show(tag)}")
         data = raw.get("data", _MISSING)
         if data is _MISSING:
             raise _missing_field(path, "data")
@@ -850,13 +834,13 @@ def _schema_plan() -> Plan:
 
     def decode(raw: Any, path: str) -> SearchAttributeSchema:
         if type(raw) is not dict:
-            raise _got(path, "SearchAttributeSchema object", raw)
+            raise expected(path, "SearchAttributeSchema object", raw)
         attributes = raw.get("attributes", _MISSING)
         if attributes is _MISSING:
             raise _missing_field(path, "attributes")
         path += ".attributes"
         if type(attributes) is not dict:
-            raise _got(path, "object of attribute types", attributes)
+            raise expected(path, "object of attribute types", attributes)
         types: dict[str, SearchAttributeType] = {}
         for name, kind in attributes.items():
             where = f"{path}[{name!r}]"
@@ -1061,7 +1045,7 @@ _DECODINGS: dict[Any, _Decoding] = {}
 
 def _decode_history(raw: Any, path: str) -> list[Event]:
     if type(raw) is not list:
-        raise _got(path, "array of events", raw)
+        raise expected(path, "array of events", raw)
     decode = _decode_event
     return [decode(item, f"{path}[{index}]") for index, item in enumerate(raw)]
 
