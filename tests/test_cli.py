@@ -229,7 +229,7 @@ BAD_HISTORIES = [
     ("bad_unknown_variant.json", 'event[2].type: unknown event variant "ActivityPaused"'),
     ("bad_syntax.json", "invalid JSON at line 1 column"),
     ("bad_field.json", 'event[4].data.envelope.seq: expected unsigned integer, got "5"'),
-    ("bad_truncated.msgpack", "event[32] (byte 2095): truncated input"),
+    ("bad_truncated.msgpack", "event[32] (byte 2063): truncated input (61 bytes"),
 ]
 
 

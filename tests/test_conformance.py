@@ -257,7 +257,7 @@ async def test_an_unexpected_store_error_names_the_scenario() -> None:
 
 async def test_a_non_store_fails_with_what_is_missing() -> None:
     name = "batches_advance_the_head"
-    with pytest.raises(ScenarioFailure, match=r"is not a EventStore \(missing: append, "):
+    with pytest.raises(ScenarioFailure, match=r"is not an EventStore \(missing: append, "):
         await conformance.run_scenario(BY_NAME[name], object)
 
 

@@ -223,7 +223,7 @@ GOOD = [8, 13, 1_700_000_013_000_000, WID._int.to_bytes(16, "big"), 12]
         (b"\xa1x\x90", 'unsupported format version "x"'),
         (b"\x01", "event: truncated msgpack input: no value after the version marker"),
         (body(*GOOD)[:-2], "event: truncated msgpack input"),
-        (body(*GOOD) + b"\xc0", "event: 1 bytes of extra data after the value"),
+        (body(*GOOD) + b"\xc0", "event: 1 byte of extra data after the value"),
         (body(99, *GOOD[1:]), "event.type: unknown event variant tag 99"),
         (
             body("ActivityStarted", *GOOD[1:]),

@@ -48,6 +48,7 @@ from datetime import datetime as _datetime_class
 from datetime import timezone
 
 from aion_store import _fields
+from aion_store._text import a
 from aion_store.events import VARIANTS, Event, EventEnvelope
 from aion_store.ids import ActivityId, PackageVersion, TimerId, _UuidId
 from aion_store.payload import ContentType, Payload
@@ -119,7 +120,7 @@ cdef inline void set_slot(object obj, Py_ssize_t offset, object value):
 cdef inline object get_slot(object obj, Py_ssize_t offset):
     cdef PyObject* value = (<PyObject**>((<char*><PyObject*>obj) + offset))[0]
     if value == NULL:
-        raise TypeError(f"cannot encode a {type(obj).__name__} with an unset field")
+        raise TypeError(f"cannot encode {a(type(obj).__name__)} with an unset field")
     return <object>value
 
 
@@ -572,7 +573,7 @@ cdef int put_field(Buffer* buf, Plan plan, int i, object value) except -1:
         return put_int(buf, micros_of_datetime(value))
     if kind == K_UUID:
         if type(value) is not plan.extra[i]:
-            raise TypeError(f"expected a {plan.extra[i].__name__}")
+            raise TypeError(f"expected {a(plan.extra[i].__name__)}")
         return put_uuid(buf, value)
     if kind == K_PAYLOAD:
         if type(value) is not PAYLOAD:
@@ -596,12 +597,12 @@ cdef int put_field(Buffer* buf, Plan plan, int i, object value) except -1:
     if kind == K_ENUM:
         index = PyDict_GetItem(<dict>plan.enum_index[i], value)
         if index == NULL:
-            raise TypeError(f"expected a {type(plan.extra[i][0]).__name__}")
+            raise TypeError(f"expected {a(type(plan.extra[i][0]).__name__)}")
         return put_uint(buf, PyLong_AsUnsignedLongLong(<object>index))
     if kind == K_RECORD:
         inner = plan.extra[i]
         if type(value) is not (<Plan>inner).cls:
-            raise TypeError(f"expected a {(<Plan>inner).cls.__name__}")
+            raise TypeError(f"expected {a((<Plan>inner).cls.__name__)}")
         put_array_header(buf, (<Plan>inner).count)
         return put_fields(buf, <Plan>inner, value)
     if kind == K_TRIGGER:
@@ -741,38 +742,48 @@ cdef inline int64_t take_int(Cursor* cur) except? -1:
     return 0
 
 
+cdef inline Py_ssize_t checked_count(Cursor* cur, uint64_t count, uint64_t item_size) except -1:
+    """A declared length, refused unless the input still holds ``item_size`` bytes per
+    item (the least an item can take), so nothing is allocated for a length that lies.
+    The comparison is unsigned, before any cast to the signed size type."""
+    if count * item_size > <uint64_t>(cur.end - cur.position):
+        fallback()
+    return <Py_ssize_t>count
+
+
 cdef inline Py_ssize_t take_array(Cursor* cur) except -1:
     cdef uint8_t head = take_byte(cur)
     if 0x90 <= head <= 0x9F:
-        return head & 0x0F
+        return checked_count(cur, head & 0x0F, 1)
     if head == 0xDC:
-        return <Py_ssize_t>take_be(cur, 2)
+        return checked_count(cur, take_be(cur, 2), 1)
     if head == 0xDD:
-        return <Py_ssize_t>take_be(cur, 4)
+        return checked_count(cur, take_be(cur, 4), 1)
     return fallback()
 
 
 cdef inline Py_ssize_t take_map(Cursor* cur) except -1:
     cdef uint8_t head = take_byte(cur)
     if 0x80 <= head <= 0x8F:
-        return head & 0x0F
+        return checked_count(cur, head & 0x0F, 2)
     if head == 0xDE:
-        return <Py_ssize_t>take_be(cur, 2)
+        return checked_count(cur, take_be(cur, 2), 2)
     if head == 0xDF:
-        return <Py_ssize_t>take_be(cur, 4)
+        return checked_count(cur, take_be(cur, 4), 2)
     return fallback()
 
 
 cdef inline Py_ssize_t str_length(Cursor* cur, uint8_t head) except -1:
+    """The byte length of a str whose header byte is ``head``, checked against the input."""
     if 0xA0 <= head <= 0xBF:
-        return head & 0x1F
+        return checked_count(cur, head & 0x1F, 1)
     if head == 0xD9:
-        return <Py_ssize_t>take_be(cur, 1)
+        return checked_count(cur, take_be(cur, 1), 1)
     if head == 0xDA:
-        return <Py_ssize_t>take_be(cur, 2)
+        return checked_count(cur, take_be(cur, 2), 1)
     if head == 0xDB:
-        return <Py_ssize_t>take_be(cur, 4)
-    return -2
+        return checked_count(cur, take_be(cur, 4), 1)
+    return fallback()
 
 
 cdef inline bint at_str(Cursor* cur) noexcept:
@@ -782,35 +793,23 @@ cdef inline bint at_str(Cursor* cur) noexcept:
     return (0xA0 <= head <= 0xBF) or head == 0xD9 or head == 0xDA or head == 0xDB
 
 
-cdef inline object take_utf8(Cursor* cur, Py_ssize_t size):
-    if cur.end - cur.position < size:
-        fallback()
+cdef inline object take_str(Cursor* cur):
+    cdef Py_ssize_t size = str_length(cur, take_byte(cur))
     cdef object text = PyUnicode_DecodeUTF8(<const char*>cur.position, size, NULL)
     cur.position += size
     return text
 
 
-cdef inline object take_str(Cursor* cur):
-    cdef Py_ssize_t size = str_length(cur, take_byte(cur))
-    if size < 0:
-        fallback()
-    return take_utf8(cur, size)
-
-
 cdef inline Py_ssize_t take_bin_length(Cursor* cur) except -1:
+    """The byte length of a bin, checked against the input."""
     cdef uint8_t head = take_byte(cur)
-    cdef Py_ssize_t size
     if head == 0xC4:
-        size = <Py_ssize_t>take_be(cur, 1)
-    elif head == 0xC5:
-        size = <Py_ssize_t>take_be(cur, 2)
-    elif head == 0xC6:
-        size = <Py_ssize_t>take_be(cur, 4)
-    else:
-        return fallback()
-    if cur.end - cur.position < size:
-        fallback()
-    return size
+        return checked_count(cur, take_be(cur, 1), 1)
+    if head == 0xC5:
+        return checked_count(cur, take_be(cur, 2), 1)
+    if head == 0xC6:
+        return checked_count(cur, take_be(cur, 4), 1)
+    return fallback()
 
 
 cdef inline bytes take_bytes(Cursor* cur):
@@ -896,6 +895,7 @@ cdef object take_search_value(Cursor* cur):
             nanos = <int64_t>(packed >> 34)
             seconds = <int64_t>(packed & ((<uint64_t>1 << 34) - 1))
         else:
+            # timestamp 96: unsigned 32-bit nanoseconds, then seconds as a signed int64
             nanos = <int64_t>take_be(cur, 4)
             seconds = <int64_t>take_be(cur, 8)
         if nanos >= 1000000000 or seconds < MIN_MICROS // 1000000 or seconds >= END_MICROS // 1000000:
@@ -930,8 +930,7 @@ cdef class Context:
 
 cdef object take_field(Cursor* cur, Plan plan, int i, Context ctx):
     cdef int kind = plan.kinds[i]
-    cdef uint64_t number
-    cdef int64_t micros
+    cdef uint64_t number, fraction
     cdef object value, inner
     cdef Py_ssize_t size
     if plan.optional[i] and take_nil(cur):
@@ -997,15 +996,16 @@ cdef object take_field(Cursor* cur, Plan plan, int i, Context ctx):
             return value
         if take_array(cur) != 2:
             fallback()
+        # Both parts stay unsigned until they are known to fit the int the timedelta takes.
         number = take_uint(cur)
-        micros = <int64_t>take_uint(cur)
-        if micros >= 1000000 or number >= 86400 * <uint64_t>1000000000 or (number == 0 and micros == 0):
+        fraction = take_uint(cur)
+        if fraction >= 1000000 or number >= 86400 * <uint64_t>1000000000 or (number == 0 and fraction == 0):
             fallback()
         value = new_instance(INTERVAL)
         set_slot(
             value,
             OFF_INTERVAL,
-            timedelta_new(<int>(number // 86400), <int>(number % 86400), <int>micros),
+            timedelta_new(<int>(number // 86400), <int>(number % 86400), <int>fraction),
         )
         return value
     if kind == K_ATTRIBUTES:
@@ -1100,7 +1100,7 @@ def to_msgpack(obj):
                 for index, event in enumerate(<list>obj):
                     if not isinstance(event, Event):
                         raise TypeError(
-                            f"to_msgpack of a history: item {index} is a {type(event).__name__}"
+                            f"to_msgpack of a history: item {index} is {a(type(event).__name__)}"
                         )
                     put_event(&buf, event)
             else:
@@ -1451,7 +1451,7 @@ cdef class Engine:
             or expected_seq < 0
             or expected_seq > 0xFFFFFFFFFFFFFFFF
         ):
-            check_append_arguments(token, workflow_id, events, expected_seq)
+            expected_seq = check_append_arguments(token, workflow_id, events, expected_seq)
         self.lock.acquire()
         try:
             self.append_locked(workflow_id, events, PyLong_AsUnsignedLongLong(expected_seq))
@@ -1573,7 +1573,7 @@ cdef class Engine:
         if type(workflow_id) is not WORKFLOW_ID:
             check_workflow_id(workflow_id)
         if not PyLong_CheckExact(from_seq) or from_seq < 0 or from_seq > 0xFFFFFFFFFFFFFFFF:
-            check_seq(from_seq, "from_seq")
+            from_seq = check_seq(from_seq, "from_seq")
         self.lock.acquire()
         try:
             history = self.history_of(workflow_id)
@@ -1601,7 +1601,7 @@ cdef class Engine:
         if type(workflow_id) is not WORKFLOW_ID:
             check_workflow_id(workflow_id)
         if not PyLong_CheckExact(from_seq) or from_seq < 0 or from_seq > 0xFFFFFFFFFFFFFFFF:
-            check_seq(from_seq, "from_seq")
+            from_seq = check_seq(from_seq, "from_seq")
         self.lock.acquire()
         try:
             history = self.history_of(workflow_id)

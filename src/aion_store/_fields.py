@@ -15,6 +15,8 @@ import typing
 from datetime import datetime, timedelta, timezone
 from typing import Any, ClassVar, Union
 
+from aion_store._text import a
+
 UTC = timezone.utc
 
 
@@ -72,10 +74,16 @@ class SInt(Kind):
 
 
 def check_int(value: Any, where: str, minimum: int, maximum: int) -> int:
+    """An ``int`` in ``[minimum, maximum]``, returned as a plain ``int``.
+
+    An ``int`` subclass is read once, as the integer it holds (``int.__index__``): its
+    own ``__index__``, ``__int__`` or comparison operators are never consulted, so every
+    engine sees the same number, the one C code reads from the object.
+    """
     if type(value) is not int:
         if isinstance(value, bool) or not isinstance(value, int):
             raise TypeError(f"{where} must be an int, got {describe(value)} ({type_name(value)})")
-        value = int(value)
+        value = int.__index__(value)
     number: int = value
     if not minimum <= number <= maximum:
         raise ValueError(f"{where} must be between {minimum} and {maximum}, got {number}")
@@ -212,7 +220,7 @@ class Instance(Kind):
         if isinstance(value, self.cls):
             return value
         raise TypeError(
-            f"{where} must be a {self.cls.__name__}, got {describe(value)} ({type_name(value)})"
+            f"{where} must be {a(self.cls.__name__)}, got {describe(value)} ({type_name(value)})"
         )
 
     def __repr__(self) -> str:

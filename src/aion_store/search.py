@@ -17,6 +17,7 @@ from aion_store._fields import (
     refuse_foreign_subclass,
     type_name,
 )
+from aion_store._text import a
 
 if TYPE_CHECKING:
     from aion_store.events import Event
@@ -76,9 +77,9 @@ def check_value(value: Any, where: str) -> SearchAttributeValue:
     if isinstance(value, bool):
         return bool(value)
     if isinstance(value, int):
-        return I64.check(int(value), where)
+        return I64.check(value, where)
     if isinstance(value, float):
-        return check_value(float(value), where)
+        return check_value(float.__float__(value), where)
     if isinstance(value, str):
         return check_str(value, where)
     if isinstance(value, (list, tuple)):
@@ -259,7 +260,7 @@ class SearchAttributeSchema:
         if actual is not expected:
             raise SearchAttributeError(
                 f"search attribute {name!r} is registered as {expected.value}, "
-                f"got a {actual.value} value {describe(value)}"
+                f"got {a(actual.value)} value {describe(value)}"
             )
 
     def __eq__(self, other: object) -> bool:

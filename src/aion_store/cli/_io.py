@@ -28,11 +28,12 @@ from typing import IO, Any, Literal
 
 import msgpack
 
+from aion_store._text import plural
 from aion_store.error import SerializationError
 from aion_store.events import Event
 from aion_store.ids import WorkflowId
 from aion_store.wire import _msgpack
-from aion_store.wire._json import event_from_obj, to_json
+from aion_store.wire._json import JSON_DECODER, event_from_obj, json_value_error, to_json
 
 __all__ = [
     "FORMATS",
@@ -99,20 +100,6 @@ def _checked_format(name: str) -> Format:
         if name == known:
             return known
     raise CliError(f"unknown history form {name!r}; expected json, jsonl or msgpack")
-
-
-# -- the JSON decoder: like aion_store.wire's, NaN and Infinity are not JSON -----------------
-
-
-class _NonFinite(ValueError):
-    pass
-
-
-def _reject_constant(literal: str) -> Any:
-    raise _NonFinite(f"{literal} is not a JSON value")
-
-
-_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
 
 
 # -- reading --------------------------------------------------------------------------------
@@ -292,7 +279,7 @@ class HistoryReader:
                 continue
             where = f"line {line_number}: "
             try:
-                obj = _DECODER.decode(line)
+                obj = JSON_DECODER.decode(line)
             except json.JSONDecodeError as error:
                 truncated = not raw.endswith(b"\n") and error.pos >= len(line.rstrip())
                 problem = "truncated input" if truncated else "invalid JSON"
@@ -312,59 +299,98 @@ class HistoryReader:
     # -- msgpack ---------------------------------------------------------------------------------
 
     def _msgpack_events(self) -> Iterator[Event]:
-        unpacker = msgpack.Unpacker(raw=False, strict_map_key=True, timestamp=3, max_buffer_size=0)
-        fed = 0
-        version_read = False
+        """Frame the stream into whole msgpack objects, then decode each.
+
+        A skipping unpacker finds where each object ends without building anything, so a
+        header that claims more items or bytes than follow never makes it allocate; only
+        a whole event's bytes are decoded. Bytes left at the end that are not a whole
+        event are an error naming their offset, never dropped.
+        """
+        scanner = msgpack.Unpacker(max_buffer_size=0)
+        pending = bytearray()  # fed to the scanner, not yet framed as a whole object
+        start = 0  # offset in the input of pending[0]: where the next object begins
         chunks = self._chunks()
+        version_read = False
         while True:
+            what = f"event[{self.count}]" if version_read else "the format version marker"
             try:
-                raw = unpacker.unpack()
+                scanner.skip()
             except msgpack.OutOfData:
                 chunk = next(chunks, b"")
                 if chunk:
-                    unpacker.feed(chunk)
-                    fed += len(chunk)
+                    scanner.feed(chunk)
+                    pending += chunk
                     continue
-                if not version_read:
-                    if fed == 0:
-                        raise CliError(
-                            f"{self.name}: empty input, expected the msgpack format version marker"
-                        ) from None
-                    raise CliError(f"{self.name}: truncated input at byte 0") from None
-                if unpacker.tell() != fed:
+                if not pending and start == 0:
                     raise CliError(
-                        f"{self.name}: event[{self.count}] (byte {unpacker.tell()}): truncated "
-                        f"input ({fed - unpacker.tell()} bytes of an incomplete event at the end)"
+                        f"{self.name}: empty input, expected the msgpack format version marker"
+                    ) from None
+                if pending:
+                    raise CliError(
+                        f"{self.name}: {what} (byte {start}): truncated input "
+                        f"({plural(len(pending), 'byte')} of an incomplete "
+                        f"{'event' if version_read else 'marker'} at the end)"
                     ) from None
                 return
             except Exception as error:  # msgpack raises several kinds on bad data
-                what = "the format version marker" if not version_read else f"event[{self.count}]"
                 raise CliError(
-                    f"{self.name}: {what} (byte {unpacker.tell()}): invalid msgpack: "
-                    f"{_value_error(error)}"
+                    f"{self.name}: {what} (byte {start}): invalid msgpack: {_value_error(error)}"
                 ) from None
+            end = scanner.tell()
+            raw = bytes(pending[: end - start])
+            del pending[: end - start]
+            offset, start = start, end
             if not version_read:
-                if type(raw) is not int or raw != _msgpack.FORMAT_VERSION:
-                    shown = json.dumps(raw) if isinstance(raw, (int, str)) else type(raw).__name__
-                    hint = ""
-                    if raw in (ord("["), ord("{")):
-                        hint = "; it looks like JSON: pass --from json or --from jsonl"
-                    raise CliError(
-                        f"{self.name}: byte 0: unsupported msgpack format version {shown} "
-                        f"(this package reads version {_msgpack.FORMAT_VERSION}){hint}"
-                    )
+                self._check_version(raw)
                 version_read = True
                 continue
+            yield self._msgpack_event(raw, offset)
+
+    def _check_version(self, raw: bytes) -> None:
+        try:
+            version = _unpack_whole(raw)
+        except Exception as error:
+            raise CliError(
+                f"{self.name}: the format version marker (byte 0): invalid msgpack: "
+                f"{_value_error(error)}"
+            ) from None
+        if type(version) is not int or version != _msgpack.FORMAT_VERSION:
+            shown = (
+                json.dumps(version) if isinstance(version, (int, str)) else type(version).__name__
+            )
+            hint = ""
+            if version in (ord("["), ord("{")):
+                hint = "; it looks like JSON: pass --from json or --from jsonl"
+            raise CliError(
+                f"{self.name}: byte 0: unsupported msgpack format version {shown} "
+                f"(this package reads version {_msgpack.FORMAT_VERSION}){hint}"
+            )
+
+    def _msgpack_event(self, raw: bytes, offset: int) -> Event:
+        """One whole event's bytes, decoded by the active codec (errors name its index)."""
+        from aion_store.wire import from_msgpack
+
+        path = f"event[{self.count}]"
+        try:
+            event: Event = from_msgpack(_msgpack.MARKER + raw, Event)
+        except SerializationError as error:
+            # Decode again where the error can name the event's index in the file.
             try:
-                event = _msgpack._decode_event(raw, f"event[{self.count}]")
-            except SerializationError as error:
-                raise CliError(f"{self.name}: {error.detail}") from None
-            except (KeyError, IndexError, ValueError, TypeError, OverflowError) as error:
+                _msgpack._decode_event(_unpack_whole(raw), path)
+            except SerializationError as named:
+                raise CliError(f"{self.name}: {named.detail}") from None
+            except Exception as invalid:
                 raise CliError(
-                    f"{self.name}: event[{self.count}]: malformed event: {error}"
+                    f"{self.name}: {path} (byte {offset}): invalid msgpack: {_value_error(invalid)}"
                 ) from None
-            self.count += 1
-            yield event
+            raise CliError(f"{self.name}: {path} (byte {offset}): {error.detail}") from None
+        self.count += 1
+        return event
+
+
+def _unpack_whole(raw: bytes) -> Any:
+    """One msgpack object already framed as whole (so its headers cannot lie)."""
+    return msgpack.unpackb(raw, raw=False, strict_map_key=True, timestamp=3)
 
 
 class _TextBuffer:
@@ -455,7 +481,7 @@ class _TextBuffer:
         """One JSON value starting at ``pos``: ``(value, end)``, reading more as needed."""
         while True:
             try:
-                value, end = _DECODER.raw_decode(self.buf, pos)
+                value, end = JSON_DECODER.raw_decode(self.buf, pos)
             except json.JSONDecodeError as error:
                 # Most likely the value goes on in the next chunk: read more (at least
                 # as much again as is buffered, so a big value costs linear time).
@@ -504,9 +530,9 @@ def _lines(chunks: Iterable[bytes]) -> Iterator[bytes]:
 
 
 def _value_error(error: BaseException) -> str:
-    if isinstance(error, RecursionError):
-        return "nested too deeply"
-    text = str(error) or type(error).__name__
+    if isinstance(error, (ValueError, RecursionError)):
+        return json_value_error(error)
+    text = str(error)
     return text.splitlines()[0] if text.strip() else type(error).__name__
 
 

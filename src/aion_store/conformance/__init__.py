@@ -26,6 +26,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Union
 
 # Importing the scenario modules registers their scenarios, in this order.
+from aion_store._text import a
 from aion_store.conformance import (  # noqa: F401
     _history,
     _isolation,
@@ -104,7 +105,7 @@ async def _run(scenario: Scenario, store: Any) -> None:
         )
         raise ScenarioFailure(
             scenario,
-            f"the store {store!r} is not a {protocol.__name__} (missing: {', '.join(missing)})",
+            f"the store {store!r} is not {a(protocol.__name__)} (missing: {', '.join(missing)})",
         )
     try:
         await scenario.run(store)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from aion_store._text import a
 from aion_store.conformance._support import (
     TOKEN,
     WF_A,
@@ -41,7 +42,7 @@ async def append_then_read_round_trip(store: EventStore) -> None:
     for got, want in zip(history, events):
         expect(
             type(got) is type(want),
-            f"seq {want.seq}: expected a {type(want).__name__}, got a {type(got).__name__}",
+            f"seq {want.seq}: expected {a(type(want).__name__)}, got {a(type(got).__name__)}",
         )
     expect_equal(await store.read_history(WF_B), [], "read_history of another workflow")
     expect_equal(await store.list_workflow_ids(), [WF_A], "list_workflow_ids()")

@@ -40,6 +40,7 @@ from aion_store._fields import (
     check_timestamp,
     spec_of,
 )
+from aion_store._text import a
 from aion_store.error import SerializationError
 from aion_store.events import VARIANTS, Event, EventEnvelope, WithTimeoutOutcome
 from aion_store.ids import ActivityId, PackageVersion, RunId, ScheduleId, TimerId, WorkflowId
@@ -1011,7 +1012,7 @@ def _history_text(events: Any) -> str:
     for index, event in enumerate(events):
         if not isinstance(event, Event):
             raise TypeError(
-                f"to_json of a history: item {index} is a {type(event).__name__}, not an Event"
+                f"to_json of a history: item {index} is {a(type(event).__name__)}, not an Event"
             )
         parts.append(_encode_event_text(event))
     return "[" + ",".join(parts) + "]"
@@ -1069,15 +1070,31 @@ def _decoding_for(cls: Any) -> _Decoding:
     return decoding
 
 
-class _NonFiniteLiteral(ValueError):
-    pass
+class NonFiniteLiteral(ValueError):
+    """``NaN``, ``Infinity`` or ``-Infinity`` in JSON text: Python reads them, JSON has none."""
 
 
 def _reject_constant(literal: str) -> Any:
-    raise _NonFiniteLiteral(literal)
+    raise NonFiniteLiteral(f"{literal} is not a JSON value")
 
 
-_JSON_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+#: The JSON parser of every reader in the package (the library's and the CLI's).
+JSON_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+
+_TOO_MANY_DIGITS = re.compile(r"integer string conversion: value has (\d+) digits")
+
+
+def json_value_error(error: ValueError | RecursionError) -> str:
+    """What a non-syntax error of :data:`JSON_DECODER` means, in words for a user."""
+    if isinstance(error, RecursionError):
+        return "nested too deeply"
+    text = str(error)
+    digits = _TOO_MANY_DIGITS.search(text)
+    if digits is not None:
+        # Python refuses to read very long integers (sys.set_int_max_str_digits); no
+        # field of this package takes one: u64 and i64 have at most 20 digits.
+        return f"a number with {int(digits.group(1)):,} digits is out of range for every field"
+    return text.splitlines()[0] if text.strip() else type(error).__name__
 
 
 def loads(text: str | bytes | bytearray | memoryview) -> Any:
@@ -1092,17 +1109,13 @@ def loads(text: str | bytes | bytearray | memoryview) -> Any:
     elif not isinstance(text, str):
         raise TypeError(f"from_json takes str or bytes, got {type(text).__name__}")
     try:
-        return _JSON_DECODER.decode(text)
+        return JSON_DECODER.decode(text)
     except json.JSONDecodeError as error:
         raise malformed(
             "json", f"invalid JSON at line {error.lineno} column {error.colno}: {error.msg}"
         ) from None
-    except _NonFiniteLiteral as error:
-        raise malformed("json", f"invalid JSON: {error} is not a JSON value") from None
-    except RecursionError:
-        raise malformed("json", "invalid JSON: nested too deeply") from None
-    except ValueError as error:  # e.g. an integer with too many digits
-        raise malformed("json", f"invalid JSON: {error}") from None
+    except (ValueError, RecursionError) as error:  # NaN, too deep, an integer too long
+        raise malformed("json", f"invalid JSON: {json_value_error(error)}") from None
 
 
 def from_json(text: str | bytes, cls: Any) -> Any:

@@ -28,6 +28,7 @@ from aion_store._fields import (
     UInt,
     spec_of,
 )
+from aion_store._text import a, plural
 from aion_store.error import SerializationError
 from aion_store.events import VARIANTS, Event, EventEnvelope
 from aion_store.ids import ActivityId, PackageVersion, TimerId, _UuidId
@@ -500,11 +501,11 @@ def encode_event_body(event: Event) -> bytes:
 
 def _require_event(item: Any, index: int) -> Event:
     if not isinstance(item, Event):
-        raise TypeError(f"to_msgpack of a history: item {index} is a {type(item).__name__}")
+        raise TypeError(f"to_msgpack of a history: item {index} is {a(type(item).__name__)}")
     return item
 
 
-def _unpacker(data: Any) -> msgpack.Unpacker:
+def _unpacker(data: bytes) -> msgpack.Unpacker:
     unpacker = msgpack.Unpacker(
         raw=False, strict_map_key=True, timestamp=3, max_buffer_size=max(len(data), 1)
     )
@@ -512,28 +513,53 @@ def _unpacker(data: Any) -> msgpack.Unpacker:
     return unpacker
 
 
-def _read_version(unpacker: msgpack.Unpacker, path: str) -> None:
-    try:
-        version = unpacker.unpack()
-    except msgpack.OutOfData:
-        raise malformed("msgpack", "empty input, expected the format version marker") from None
-    except Exception as error:
-        raise malformed("msgpack", f"invalid data: {error}") from None
+#: What msgpack raises on bad input (OutOfData, when input ends early, is an UnpackException).
+_UNPACK_ERRORS = (ValueError, TypeError, OverflowError, msgpack.UnpackException)
+
+
+class _Reader:
+    """The top-level msgpack objects of ``data``, one after another, read with bounded memory.
+
+    A msgpack header declares how many items or bytes follow, and an unpacker may allocate
+    for that claim before it finds the input too short. So each object is first walked by
+    a second unpacker's ``skip()``, which builds nothing; only an object shown to be whole
+    is built, and it cannot claim more items than its bytes hold. Memory stays O(input).
+    """
+
+    __slots__ = ("_load", "_scan", "size")
+
+    def __init__(self, data: bytes) -> None:
+        self.size = len(data)
+        self._scan = _unpacker(data)
+        self._load = _unpacker(data)
+
+    def tell(self) -> int:
+        return int(self._load.tell())
+
+    def at_end(self) -> bool:
+        return self.tell() >= self.size
+
+    def next(self, path: str) -> Any:
+        """The next object; ``SerializationError`` naming ``path`` when there is none."""
+        try:
+            self._scan.skip()
+            return self._load.unpack()
+        except msgpack.OutOfData:
+            raise malformed(path, "truncated msgpack input") from None
+        except _UNPACK_ERRORS as error:
+            raise malformed(path, f"invalid msgpack: {error}") from None
+
+
+def _read_version(reader: _Reader) -> None:
+    if reader.at_end():
+        raise malformed("msgpack", "empty input, expected the format version marker")
+    version = reader.next("msgpack: the format version marker")
     if version != FORMAT_VERSION or type(version) is not int:
         raise malformed(
             "msgpack",
             f"unsupported format version {show(version)} (this package reads version "
             f"{FORMAT_VERSION})",
         )
-
-
-def _next(unpacker: msgpack.Unpacker, path: str) -> Any:
-    try:
-        return unpacker.unpack()
-    except msgpack.OutOfData:
-        raise malformed(path, "truncated msgpack input") from None
-    except (ValueError, TypeError, OverflowError, msgpack.UnpackException) as error:
-        raise malformed(path, f"invalid msgpack: {error}") from None
 
 
 def from_msgpack(data: bytes | bytearray | memoryview, cls: Any) -> Any:
@@ -545,19 +571,20 @@ def from_msgpack(data: bytes | bytearray | memoryview, cls: Any) -> Any:
     root = root_name(cls)
     if not history:
         _, decode = _plan_for(cls)
-    unpacker = _unpacker(data)
-    _read_version(unpacker, root)
+    reader = _Reader(data)
+    _read_version(reader)
     if history:
         events: list[Event] = []
-        while unpacker.tell() < len(data):
+        while not reader.at_end():
             path = f"{root}[{len(events)}]"
-            events.append(_decode_event(_next(unpacker, path), path))
+            events.append(_decode_event(reader.next(path), path))
         return events
-    if unpacker.tell() >= len(data):
+    if reader.at_end():
         raise malformed(root, "truncated msgpack input: no value after the version marker")
-    value = decode(_next(unpacker, root), root)
-    if unpacker.tell() != len(data):
-        raise malformed(root, f"{len(data) - unpacker.tell()} bytes of extra data after the value")
+    value = decode(reader.next(root), root)
+    if not reader.at_end():
+        extra = reader.size - reader.tell()
+        raise malformed(root, f"{plural(extra, 'byte')} of extra data after the value")
     if isinstance(cls, type) and not isinstance(value, cls) and cls is not SearchAttributeValue:
         raise malformed(root, f"expected {cls.__name__}, got {type(value).__qualname__}")
     return value
