@@ -36,9 +36,11 @@ from aion_store.bench import (
     Sampler,
     Sizes,
     available_stores,
+    count_label,
     data,
     make_store,
     measure,
+    workloads_at,
 )
 from aion_store.events import (
     ActivityScheduled,
@@ -118,6 +120,31 @@ def test_workload_ids_in_order() -> None:
         assert workload.stores <= set(STORES)
         assert {"compiled", "pure", "naive"} <= workload.stores
         assert workload.unit in ("s", BYTES_PER_EVENT)
+
+
+def test_ids_name_the_sizes_measured() -> None:
+    # at the default sizes the ids are the registry's
+    assert list(workloads_at(Sizes.default())) == list(WORKLOADS)
+    quick = workloads_at(Sizes.quick())
+    assert quick["full_read_20k_cold"] is WORKLOADS["full_read_100k_cold"]
+    assert quick["suffix_read_20k"] is WORKLOADS["suffix_read_100k"]
+    assert quick["full_read_1k_cold"] is WORKLOADS["full_read_1k_cold"]  # small_history: 1,000
+    assert "full_read_100k_cold" not in quick and "suffix_read_100k" not in quick
+    tiny = workloads_at(TINY)
+    assert {"full_read_60_cold", "full_read_500_cold", "suffix_read_60", "suffix_read_500"} <= set(
+        tiny
+    )
+    assert [workload.id for workload in tiny.values()] == list(WORKLOADS)  # same order
+    for name, workload in tiny.items():
+        assert workload.id_at(TINY) == name
+        assert workload.id_at(Sizes.default()) == workload.id
+        assert (workload.sized_by is None) == (name == workload.id)
+    # the same sizes, the same ids; two workloads never share one
+    assert list(workloads_at(Sizes.quick())) == list(quick)
+    with pytest.raises(ValueError, match="would both be named full_read_1k_cold"):
+        workloads_at(Sizes.default().with_(big_history=1_000))
+    labels = [count_label(n) for n in (60, 1_000, 1_500, 20_000, 100_000, 2_000_000)]
+    assert labels == ["60", "1k", "1500", "20k", "100k", "2m"]
 
 
 def test_stores_and_sizes() -> None:

@@ -8,8 +8,10 @@ stdin/stdout, the console script and Ctrl-C. The histories are under
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -20,6 +22,7 @@ from typing import Any
 
 import pytest
 
+import aion_store
 from aion_store import (
     Event,
     conformance,
@@ -29,8 +32,9 @@ from aion_store import (
     search_attributes_from_events,
     to_json,
 )
-from aion_store.bench import WORKLOADS
+from aion_store.bench import WORKLOADS, Sizes, workloads_at
 from aion_store.cli import _io, main
+from aion_store.cli import bench as bench_cli
 from aion_store.wire._json import format_timestamp, parse_timestamp
 
 HISTORIES = Path(__file__).parent / "data" / "histories"
@@ -566,6 +570,34 @@ class Factories:
 
 
 not_callable = 42
+
+
+def returns_none():
+    return None
+
+
+def returns_int():
+    return 42
+
+
+async def returns_int_async():
+    return 7
+
+
+def returns_object():
+    return object()
+
+
+def returns_class():
+    return InMemoryStore
+
+
+def exits():
+    raise SystemExit(3)
+
+
+def exits_with_text():
+    raise SystemExit("no backend configured")
 '''
 
 
@@ -633,6 +665,29 @@ def test_conformance_bad_factory(backends: Path, factory: str, message: str) -> 
     assert message in line
 
 
+@pytest.mark.parametrize(
+    ("factory", "message"),
+    [
+        ("my_backends:returns_none", "the factory returned None, not a store"),
+        ("my_backends:returns_int", "the factory returned an int, not a store"),
+        ("my_backends:returns_int_async", "the factory returned an int, not a store"),
+        ("my_backends:returns_object", "the factory returned an object, not a store"),
+        ("my_backends:returns_class", "the factory returned the class InMemoryStore (call it"),
+        ("my_backends:exits", "the factory raised SystemExit: 3"),
+        ("my_backends:exits_with_text", "the factory raised SystemExit: no backend configured"),
+        ("my_backends:not_callable", "'not_callable' is an int, not a callable store factory"),
+    ],
+)
+def test_conformance_factory_that_makes_no_store(
+    backends: Path, factory: str, message: str
+) -> None:
+    """Anything but an EventStore, and SystemExit, is exit 2 with one line, before any
+    scenario runs."""
+    result = cli("conformance", factory, cwd=backends)
+    assert one_error_line(result).startswith(f"{factory}: {message}")
+    assert result.stdout == b""  # no scenario ran
+
+
 # -- bench -----------------------------------------------------------------------------------
 
 TINY = [
@@ -658,6 +713,21 @@ TINY = [
 ]
 
 
+def tiny_sizes() -> Sizes:
+    """The sizes the TINY flags set."""
+    fields = {field.name for field in dataclasses.fields(Sizes)}
+    overrides = {}
+    for flag in TINY:
+        name, _, value = flag.removeprefix("--").partition("=")
+        if name.replace("-", "_") in fields:
+            overrides[name.replace("-", "_")] = int(value)
+    return Sizes.quick().with_(**overrides)
+
+
+#: The workloads of a TINY run, by their ids at those sizes.
+TINY_WORKLOADS = workloads_at(tiny_sizes())
+
+
 @pytest.fixture(scope="module")
 def bench_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     """One tiny run of every workload on every store, shared by the bench tests."""
@@ -672,12 +742,13 @@ def test_bench_json_shape(bench_run: tuple[Path, str]) -> None:
     data = json.loads(path.read_text(encoding="utf-8"))
     assert set(data) == {"version", "machine", "workloads"}
     assert isinstance(data["version"], str) and isinstance(data["machine"], dict)
-    assert set(data["workloads"]) == set(WORKLOADS)
+    assert data["machine"]["sizes"] == dataclasses.asdict(tiny_sizes())
+    assert set(data["workloads"]) == set(TINY_WORKLOADS)
     for workload_id, entry in data["workloads"].items():
         assert set(entry) == {"unit", "stores"}
-        assert entry["unit"] == WORKLOADS[workload_id].unit
+        assert entry["unit"] == TINY_WORKLOADS[workload_id].unit
         assert {"pure", "naive"} <= set(entry["stores"]), workload_id
-        assert set(entry["stores"]) <= set(WORKLOADS[workload_id].stores)
+        assert set(entry["stores"]) <= set(TINY_WORKLOADS[workload_id].stores)
         for stats in entry["stores"].values():
             assert set(stats) == {"median", "min", "max", "samples"}
             assert 0 < stats["min"] <= stats["median"] <= stats["max"]
@@ -693,7 +764,7 @@ def test_bench_load_prints_the_table_and_markdown(
     assert main(["bench", "--load", str(path), "--plain"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("workload ")
-    assert all(workload_id in out for workload_id in WORKLOADS)
+    assert all(workload_id in out for workload_id in TINY_WORKLOADS)
     assert main(["bench", "--load", str(path), "--markdown"]) == 0
     markdown = capsys.readouterr().out
     assert markdown.startswith("| workload |")
@@ -729,7 +800,7 @@ def test_bench_compare_detects_a_regression(bench_run: tuple[Path, str], tmp_pat
     result = cli("bench", "--load", path, "--compare", faster, "--plain")
     assert result.returncode == 1
     assert b"REGRESSION" in result.stdout and b"+100.0%" in result.stdout
-    assert b"regression(s) beyond 20%" in result.stderr
+    assert b"regressions (more than 20% slower)" in result.stderr
     # a threshold above the change passes, and so does a run compared with itself
     assert cli("bench", "--load", path, "--compare", faster, "--fail-over", "150%").returncode == 0
     assert cli("bench", "--load", path, "--compare", path).returncode == 0
@@ -799,6 +870,202 @@ def test_bench_bad_compare_file(tmp_path: Path) -> None:
     assert line == f"{shaped}: workloads.a.stores.x.median: expected a non-negative number"
 
 
+# -- bench: everything wrong with the arguments is found before measuring -------------------
+
+
+def refused_before_measuring(result: subprocess.CompletedProcess[bytes]) -> str:
+    """The one error line of a bench run that measured nothing (no progress line)."""
+    line = one_error_line(result)
+    assert not line.startswith("["), line
+    assert result.stdout == b""
+    return line
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--plot", "speedup"], "speedup: --plot needs a suffix naming the image format"),
+        (["--plot", "."], ".: --plot names a directory"),
+        (["--plot", "missing/chart.png"], "missing/chart.png: --plot: no such directory: missing"),
+        (["--json", "missing/results.json"], "missing/results.json: --json: no such directory"),
+        (["--json", "."], ".: --json names a directory"),
+        (["--json", "results/x.json"], "results/x.json: --json: no such directory: results"),
+    ],
+)
+def test_bench_checks_destinations_before_measuring(
+    arguments: list[str], message: str, tmp_path: Path
+) -> None:
+    line = refused_before_measuring(cli("bench", *TINY, *arguments, cwd=tmp_path))
+    assert line.startswith(message), line
+    assert list(tmp_path.iterdir()) == []  # neither speedup nor speedup.png
+
+
+def test_bench_plot_formats_are_checked_before_measuring(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    line = refused_before_measuring(cli("bench", *TINY, "--plot", "chart.xyz", cwd=tmp_path))
+    assert line.startswith("chart.xyz: --plot cannot save .xyz images; matplotlib saves ")
+    assert ".png" in line and ".svg" in line and ".pdf" in line
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_bench_plot_writes_the_named_file(bench_run: tuple[Path, str], tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    path, _ = bench_run
+    for name in ("chart.svg", "chart.PDF"):
+        result = cli("bench", "--load", path, "--plot", tmp_path / name, "--plain")
+        assert result.returncode == 0, result.stderr
+        assert f"wrote {tmp_path / name}" in result.stderr.decode()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["chart.PDF", "chart.svg"]
+    assert (tmp_path / "chart.svg").read_bytes().lstrip().startswith(b"<?xml")
+    assert (tmp_path / "chart.PDF").read_bytes().startswith(b"%PDF")
+
+
+def test_bench_compare_refuses_other_sizes(bench_run: tuple[Path, str], tmp_path: Path) -> None:
+    path, _ = bench_run
+    # a measuring run: refused before measuring, naming the file and the sizes
+    line = refused_before_measuring(cli("bench", *TINY, "--big-history=600", "--compare", path))
+    assert line.startswith(f"{path}: measured at other sizes than this run")
+    assert "--big-history 500 vs 600" in line
+    assert "--workflows" not in line  # only the sizes that differ
+    # --load compared with --compare: the same rule, naming both files
+    other = tmp_path / "other.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data["machine"]["sizes"]["timers"] = 2_000
+    other.write_text(json.dumps(data), encoding="utf-8")
+    line = one_error_line(cli("bench", "--load", other, "--compare", path))
+    assert line.startswith(f"{path}: measured at other sizes than {other}")
+    assert "--timers 1000 vs 2000" in line
+    # the same sizes compare
+    assert cli("bench", "--load", path, "--compare", path).returncode == 0
+
+
+def test_bench_ids_name_the_measured_sizes(bench_run: tuple[Path, str]) -> None:
+    path, table = bench_run
+    ids = list(json.loads(path.read_text(encoding="utf-8"))["workloads"])
+    assert "full_read_500_cold" in ids and "full_read_60_cold" in ids
+    assert "suffix_read_500" in ids and "suffix_read_60" in ids
+    assert not any("100k" in name or "1k" in name for name in ids)
+    assert "full_read_500_cold" in table and "full_read_100k_cold" not in table
+    # --workloads takes the ids of the run's sizes, and says what a default id became
+    line = refused_before_measuring(cli("bench", "--quick", "--workloads", "full_read_100k_cold"))
+    assert line == (
+        "--workloads: full_read_100k_cold is named full_read_20k_cold at the sizes of this run "
+        "(ids name the sizes measured)"
+    )
+    line = refused_before_measuring(cli("bench", "--big-history=1000", "--stores=naive"))
+    assert "would both be named full_read_1k_cold" in line
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--samples", "1001"], "--samples 1001: at most 1000"),
+        (["--samples=1000000000"], "--samples 1000000000: at most 1000"),
+        (["--workflows", "100001"], "--workflows 100001: at most 100000 (10x the default)"),
+        (["--big-history", "10_000_000_000"], "--big-history 10000000000: at most 1000000"),
+        (["--memory-events", "401"], "--memory-events 401: at most 400"),
+        (
+            ["--workflows", "100000", "--events-per-workflow", "200"],
+            "--workflows 100000 x --events-per-workflow 200 = 20,000,000 events: at most 2,000,000",
+        ),
+        (["--quick", "--suffix", "50", "--small-history", "20"], "--suffix 50: at most"),
+    ],
+)
+def test_bench_limits(arguments: list[str], message: str) -> None:
+    # --stores mongo: an error too, found after the limits (before the fix, instead of them)
+    line = refused_before_measuring(cli("bench", *arguments, "--stores", "mongo"))
+    assert line.startswith(message), line
+
+
+def test_bench_help_shows_the_limits(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["bench", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "at most 1000" in out  # --samples
+    assert "[10000 / 1000, max 100000]" in out  # --workflows
+    assert "at most 2,000,000 events" in out
+
+
+@pytest.mark.parametrize(
+    "threshold",
+    [["--fail-over", "-5%"], ["--fail-over", "-5"], ["--fail-over=-5%"], ["--fail", "-5%"]],
+)
+def test_bench_negative_fail_over(
+    threshold: list[str],
+    bench_run: tuple[Path, str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    path, _ = bench_run
+    # the same numbers are not 5% faster: every median is a regression
+    assert main(["bench", "--load", str(path), "--compare", str(path), *threshold]) == 1
+    captured = capsys.readouterr()
+    assert "(a regression: not at least 5% faster)" in captured.out
+    assert "regressions (not at least 5% faster)" in captured.err
+    # an earlier run twice as slow: everything is 50% faster now
+    slower = tmp_path / "slower.json"
+    regressed_copy(path, slower, 2.0)
+    assert main(["bench", "--load", str(path), "--compare", str(slower), *threshold]) == 0
+
+
+def test_bench_fail_over_zero_and_its_bounds(
+    bench_run: tuple[Path, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path, _ = bench_run
+    # 0: no slowdown at all; the same numbers pass, 1% slower fails
+    assert main(["bench", "--load", str(path), "--compare", str(path), "--fail-over", "0"]) == 0
+    faster = tmp_path / "faster.json"
+    regressed_copy(path, faster, 0.99)
+    assert main(["bench", "--load", str(path), "--compare", str(faster), "--fail-over", "0"]) == 1
+    assert "(slower at all)" in capsys.readouterr().err
+    line = refused_before_measuring(
+        cli("bench", "--load", path, "--compare", path, "--fail-over", "-100%")
+    )
+    assert line.startswith("--fail-over -100%: above -100%")
+
+
+def test_join_negative_values() -> None:
+    join = bench_cli.join_negative_values
+    assert join(["bench", "--fail-over", "-5%", "--plain"]) == [
+        "bench",
+        "--fail-over=-5%",
+        "--plain",
+    ]
+    assert join(["--fail-o", "-.5"]) == ["--fail-o=-.5"]
+    assert join(["--fail-over", "20%", "--quick"]) == ["--fail-over", "20%", "--quick"]
+    assert join(["--fail-over", "--quick"]) == ["--fail-over", "--quick"]
+    assert join(["--", "--fail-over", "-5%"]) == ["--", "--fail-over", "-5%"]
+
+
+def test_bench_markdown_and_json_to_stdout_refused(bench_run: tuple[Path, str]) -> None:
+    path, _ = bench_run
+    line = refused_before_measuring(cli("bench", "--load", path, "--json", "-", "--markdown"))
+    assert line == (
+        "--markdown and --json - both write stdout: give --json a file name, "
+        "or leave out --markdown"
+    )
+
+
+def test_bench_messages_count_in_words(
+    bench_run: tuple[Path, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path, _ = bench_run
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data["workloads"] = {
+        "append_many": {"unit": "s", "stores": data["workloads"]["append_many"]["stores"]}
+    }
+    data["workloads"]["append_many"]["stores"] = {
+        "naive": data["workloads"]["append_many"]["stores"]["naive"]
+    }
+    data["machine"]["cpus"] = 1
+    one = write(tmp_path, "one.json", json.dumps(data))
+    faster = tmp_path / "faster.json"
+    regressed_copy(one, faster, 0.5)
+    assert main(["bench", "--load", str(one), "--compare", str(faster), "--plain"]) == 1
+    captured = capsys.readouterr()
+    assert "1 CPU\n" in captured.out
+    assert f"{faster}: 1 regression (more than 20% slower): append_many on naive" in captured.err
+
+
 def test_bench_ctrl_c_prints_what_was_measured() -> None:
     process = subprocess.Popen(
         [sys.executable, "-m", "aion_store.cli", "bench", "--quick", "--plain"],
@@ -833,6 +1100,64 @@ def test_help_and_version(capsys: pytest.CaptureFixture[str]) -> None:
     assert "--events-per-workflow" in capsys.readouterr().out
     assert main([]) == 2
     assert main(["inspect"]) == 2  # argparse: the history is required
+
+
+def engine_line(*args: str, pure: bool, code: str | None = None) -> str:
+    """What ``python ARGS`` prints, with AION_STORE_PURE=1 or without it."""
+    env = {key: value for key, value in os.environ.items() if key != "AION_STORE_PURE"}
+    if pure:
+        env["AION_STORE_PURE"] = "1"
+    command = [sys.executable, "-c", code] if code else [sys.executable, *args]
+    result = subprocess.run(command, capture_output=True, env=env, timeout=60, check=False)
+    assert result.returncode == 0 and result.stderr == b"", result.stderr
+    assert result.stdout.count(b"\n") == 1
+    return result.stdout.decode().rstrip("\n")
+
+
+def test_python_m_aion_store_names_the_engine() -> None:
+    prefix = f"aion-store {aion_store.__version__}: "
+    pure = engine_line("-m", "aion_store", pure=True)
+    assert pure == prefix + "pure-Python path: AION_STORE_PURE=1 is set"
+    assert engine_line("-m", "aion_store.cli", "--version", pure=True) == pure
+    default = engine_line("-m", "aion_store", pure=False)
+    try:
+        aion_store._select.load_core()
+    except ImportError:
+        assert default.startswith(prefix + "pure-Python path: the compiled extension ")
+    else:
+        assert default == prefix + "compiled core (aion_store._core)"
+    assert engine_line("-m", "aion_store.cli", "--version", pure=False) == default
+    # the extension missing: said so, with the ImportError
+    blocked = (
+        "import sys, runpy; sys.modules['aion_store._core'] = None; "
+        "runpy.run_module('aion_store', run_name='__main__')"
+    )
+    line = engine_line(pure=False, code=blocked)
+    assert re.fullmatch(
+        re.escape(prefix) + r"pure-Python path: the compiled extension is not installed "
+        r"\(ModuleNotFoundError: .*aion_store\._core.*\)",
+        line,
+    ), line
+
+
+def test_select_reason_matches_the_engine() -> None:
+    from aion_store import _select
+
+    assert aion_store.compiled == _select.COMPILED
+    if _select.FORCED_PURE:
+        assert _select.REASON.startswith("pure-Python path: AION_STORE_PURE=")
+    elif _select.COMPILED:
+        assert _select.REASON == "compiled core (aion_store._core)"
+    else:
+        assert _select.REASON.startswith("pure-Python path: the compiled extension ")
+
+
+def test_python_m_aion_store_takes_no_arguments() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "aion_store", "bench"], capture_output=True, timeout=60, check=False
+    )
+    line = one_error_line(result)
+    assert line.startswith("python -m aion_store takes no arguments")
 
 
 def test_console_script() -> None:

@@ -92,7 +92,9 @@ def both_raise(data: bytes, cls: Any) -> str:
 
 def interval_event(period: timedelta) -> Event:
     config = ScheduleConfig(TriggerSpec.Interval(period), "nightly", Payload.from_json(1))
-    return Event.ScheduleCreated(envelope(1), ScheduleId("00000000-0000-4000-8000-000000000007"), config)
+    return Event.ScheduleCreated(
+        envelope(1), ScheduleId("00000000-0000-4000-8000-000000000007"), config
+    )
 
 
 @pytest.mark.parametrize(

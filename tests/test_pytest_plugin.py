@@ -59,6 +59,18 @@ async def make_async():
 
 def raising():
     raise ConnectionError("no database")
+
+
+def returns_none():
+    return None
+
+
+def returns_int():
+    return 42
+
+
+def exits():
+    raise SystemExit(3)
 '''
 
 
@@ -179,3 +191,21 @@ def test_factory_that_raises_fails_every_scenario(backends: pytest.Pytester) -> 
     result.stdout.fnmatch_lines(
         ["my_backends:raising: the factory raised ConnectionError: no database"]
     )
+
+
+@pytest.mark.parametrize(
+    ("factory", "message"),
+    [
+        ("returns_none", "the factory returned None, not a store"),
+        ("returns_int", "the factory returned an int, not a store"),
+        ("exits", "the factory raised SystemExit: 3"),
+    ],
+)
+def test_factory_that_makes_no_store_fails_every_scenario(
+    backends: pytest.Pytester, factory: str, message: str
+) -> None:
+    """As with ``aion-store conformance``: one line saying what the factory did."""
+    result = backends.runpytest(f"--aion-store-backend=my_backends:{factory}")
+    result.assert_outcomes(failed=len(SCENARIOS))
+    result.stdout.fnmatch_lines([f"my_backends:{factory}: {message}"])
+    result.stdout.no_fnmatch_line("*Traceback*")

@@ -8,8 +8,10 @@ collects every scenario of :mod:`aion_store.conformance` as its own test item
 (``aion_store/conformance::<scenario>``), so a third-party backend gets the suite with
 one flag and pytest's usual reporting (``-k``, ``-x``, ``--junitxml``). The factory is
 a zero-argument callable, sync or async, imported with the invocation directory on
-``sys.path``; it is called for a fresh store before every scenario. Scenarios that
-need a ``VisibilityStore`` are skipped for a store that is not one.
+``sys.path``; it is called for a fresh store before every scenario. A factory that
+raises (``SystemExit`` too) or returns something that is not an ``EventStore`` fails
+each scenario with one line saying so. Scenarios that need a ``VisibilityStore`` are
+skipped for a store that is not one.
 
 Without the option the plugin adds nothing (pytest in an empty folder still exits 5),
 and importing it imports nothing but pytest.
@@ -112,17 +114,17 @@ class ScenarioItem(pytest.Item):
 
     async def _run(self) -> None:
         from aion_store import conformance
+        from aion_store.cli._io import CliError
+        from aion_store.cli.conformance import make_store
         from aion_store.visibility import VisibilityStore
 
         spec = self.config.getoption("aion_store_backend")
         try:
-            store = self.factory()
-            if inspect.isawaitable(store):
-                store = await store
-        except Exception as error:
-            raise FactoryError(
-                f"{spec}: the factory raised {type(error).__name__}: {error}"
-            ) from error
+            # The same checks as aion-store conformance: what it raises (SystemExit
+            # too) or returns when that is not a store fails the scenario in one line.
+            store = await make_store(spec, self.factory)
+        except CliError as error:
+            raise FactoryError(str(error)) from error.__cause__
         if self.scenario.requires == conformance.VISIBILITY and not isinstance(
             store, VisibilityStore
         ):
@@ -163,7 +165,7 @@ class ScenarioItem(pytest.Item):
 
 
 class FactoryError(Exception):
-    """The backend factory raised while making a store."""
+    """The backend factory raised, or returned something that is not a store."""
 
 
 def pytest_configure(config: pytest.Config) -> None:

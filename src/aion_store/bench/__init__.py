@@ -18,10 +18,12 @@ from aion_store.bench.workloads import (
     Sizes,
     Workload,
     available_stores,
+    count_label,
     forget_inputs,
     make_store,
     measure,
     timed,
+    workloads_at,
 )
 
 __all__ = [
@@ -34,8 +36,10 @@ __all__ = [
     "Sizes",
     "Workload",
     "available_stores",
+    "count_label",
     "forget_inputs",
     "make_store",
     "measure",
     "timed",
+    "workloads_at",
 ]

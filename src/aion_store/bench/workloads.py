@@ -11,6 +11,11 @@ of the original store's algorithms that this package replaces; ``eventsourcing``
 adapter over the ``eventsourcing`` library's in-memory recorder, for the workloads it can
 express (appends and reads). :func:`available_stores` lists the importable ones.
 
+Ids: ``WORKLOADS`` is keyed by the ids at the default sizes. An id that names a size
+(``full_read_100k_cold``, ``suffix_read_1k``) names the size measured, so at other sizes
+the same workload has another id (:meth:`Workload.id_at`, :func:`workloads_at`:
+``full_read_20k_cold`` at ``Sizes.quick()``); runs at the same sizes share their ids.
+
 How a sample is timed: events are built first (``aion_store.bench.data``), outside the
 timed region; ``run`` is awaited on one persistent asyncio event loop and timed with
 ``time.perf_counter`` inside the coroutine, so the loop's own scheduling is not counted.
@@ -58,10 +63,12 @@ __all__ = [
     "Sizes",
     "Workload",
     "available_stores",
+    "count_label",
     "forget_inputs",
     "make_store",
     "measure",
     "timed",
+    "workloads_at",
 ]
 
 #: Every store id, in report order.
@@ -225,6 +232,18 @@ class Workload:
     #: Events appended or read by one operation, where that is fixed (for per-event numbers).
     events: Callable[[Sizes], int] | None = field(default=None, repr=False)
     doc: str = field(default="", repr=False)
+    #: The :class:`Sizes` field an id names (``big_history`` for ``full_read_100k_cold``),
+    #: and the id with ``{}`` where that size goes; None and "" for ids that name no size.
+    sized_by: str | None = None
+    id_template: str = field(default="", repr=False)
+
+    def id_at(self, sizes: Sizes) -> str:
+        """The id of this workload measured at ``sizes``: an id that names a size names the
+        one measured (``full_read_100k_cold`` at the default sizes is ``full_read_20k_cold``
+        at ``Sizes.quick()``). ``id`` is the id at the default sizes."""
+        if self.sized_by is None:
+            return self.id
+        return self.id_template.format(count_label(getattr(sizes, self.sized_by)))
 
     def ops_per_sample(self, sizes: Sizes) -> int:
         """Store operations one ``run`` performs at these sizes."""
@@ -244,6 +263,33 @@ class Workload:
             return make_store(store_id, cache_events=cache)
 
         return factory
+
+
+def count_label(count: int) -> str:
+    """A count as workload ids write it: ``60``, ``1k``, ``20k``, ``100k``, ``2m``, ``1500``."""
+    if count >= 1_000_000 and count % 1_000_000 == 0:
+        return f"{count // 1_000_000}m"
+    if count >= 1_000 and count % 1_000 == 0:
+        return f"{count // 1_000}k"
+    return str(count)
+
+
+def workloads_at(sizes: Sizes) -> dict[str, Workload]:
+    """Every workload by its id at ``sizes`` (:meth:`Workload.id_at`), in report order.
+
+    Raises ``ValueError`` when two workloads would get the same id (``small_history``
+    equal to ``big_history``)."""
+    found: dict[str, Workload] = {}
+    for workload in WORKLOADS.values():
+        name = workload.id_at(sizes)
+        other = found.get(name)
+        if other is not None:
+            raise ValueError(
+                f"{other.id} and {workload.id} would both be named {name}: "
+                f"{other.sized_by} and {workload.sized_by} must differ"
+            )
+        found[name] = workload
+    return found
 
 
 async def timed(run: Callable[[Any], Awaitable[Any]], state: Any, repeat: int = 1) -> float:
@@ -831,6 +877,12 @@ def _workload(
     stores: frozenset[str] = _CORE_STORES,
     **options: Any,
 ) -> Workload:
+    # An id naming a size ("full_read_{}_cold", sized_by="big_history") is written with
+    # that size's default value; Workload.id_at writes it with any other.
+    sized_by = options.get("sized_by")
+    if sized_by is not None:
+        options["id_template"] = id
+        id = id.format(count_label(getattr(Sizes.default(), sized_by)))
     return Workload(
         id=id,
         title=title,
@@ -930,7 +982,7 @@ WORKLOADS: dict[str, Workload] = {
             events=_constant(1),
         ),
         _workload(
-            "full_read_1k_cold",
+            "full_read_{}_cold",
             "read_history of 1,000 events, decoded-event cache off",
             _prepare_full_1k,
             _run_full_read,
@@ -938,9 +990,10 @@ WORKLOADS: dict[str, Workload] = {
             _ALL_STORES,
             cache_events=0,
             events=_small,
+            sized_by="small_history",
         ),
         _workload(
-            "full_read_100k_cold",
+            "full_read_{}_cold",
             "read_history of 100,000 events, decoded-event cache off",
             _prepare_full_100k,
             _run_full_read,
@@ -949,6 +1002,7 @@ WORKLOADS: dict[str, Workload] = {
             cache_events=0,
             samples=5,
             events=_big,
+            sized_by="big_history",
         ),
         _workload(
             "full_read_warm",
@@ -960,22 +1014,24 @@ WORKLOADS: dict[str, Workload] = {
             events=_small,
         ),
         _workload(
-            "suffix_read_1k",
+            "suffix_read_{}",
             "read_history_from: last 10 events of 1,000",
             _prepare_suffix_1k,
             _run_suffix_read,
             _constant(10),
             _ALL_STORES,
             events=_suffix,
+            sized_by="small_history",
         ),
         _workload(
-            "suffix_read_100k",
+            "suffix_read_{}",
             "read_history_from: last 10 events of 100,000",
             _prepare_suffix_100k,
             _run_suffix_read,
             _constant(10),
             _ALL_STORES,
             events=_suffix,
+            sized_by="big_history",
         ),
         _workload(
             "rejected_append",

@@ -45,10 +45,28 @@ def _chosen_command(argv: Sequence[str]) -> str | None:
     return None
 
 
+def version_line() -> str:
+    """``aion-store VERSION: ENGINE``: the version and which engine is in use and why
+    (what ``aion-store --version`` and ``python -m aion_store`` print)."""
+    from aion_store import __version__, _select
+
+    return f"{PROG} {__version__}: {_select.REASON}"
+
+
+class _VersionAction(argparse.Action):
+    # argparse's "version" action wraps the text to the terminal: this prints one line.
+    def __init__(self, option_strings: Sequence[str], dest: str, help: str | None = None) -> None:
+        super().__init__(option_strings, dest=dest, nargs=0, default=argparse.SUPPRESS, help=help)
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any, **kwargs: Any) -> None:
+        sys.stdout.write(version_line() + "\n")
+        sys.stdout.flush()
+        parser.exit()
+
+
 def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     """The argument parser. ``bench`` gets its full set of options only when it is the
     chosen command (they are read off ``aion_store.bench``, which takes a while to import)."""
-    from aion_store import __version__
     from aion_store.cli import conformance, convert, inspect
 
     parser = argparse.ArgumentParser(
@@ -56,7 +74,11 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
         description=DESCRIPTION,
         epilog=EPILOG,
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument(
+        "--version",
+        action=_VersionAction,
+        help="print the version and which engine is in use and why, then exit",
+    )
     parser.add_argument("--debug", action="store_true", help="show the traceback of an error")
     parent = _debug_parent()
     subparsers = parser.add_subparsers(dest="subcommand", metavar="COMMAND")
@@ -78,6 +100,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     from aion_store.cli._io import CliError
 
     arguments = list(sys.argv[1:] if argv is None else argv)
+    if _chosen_command(arguments) == "bench":
+        from aion_store.cli import bench
+
+        # argparse takes "--fail-over -5%" for two options: join the value to its option.
+        arguments = bench.join_negative_values(arguments)
     parser = build_parser(arguments)
     try:
         args = parser.parse_args(arguments)

@@ -22,6 +22,8 @@ import json
 import math
 import os
 import platform
+import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -32,9 +34,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Any
 
+from aion_store._text import plural
 from aion_store.cli._io import CliError
 
-__all__ = ["add_parser", "run"]
+__all__ = ["add_parser", "join_negative_values", "run"]
 
 HELP = "benchmark the stores on the standard workloads and print one table"
 DESCRIPTION = """\
@@ -45,14 +48,18 @@ print one table: a row per workload, a column per store (median seconds per oper
 bytes per stored event for memory_per_event) and speed-up columns relative to the naive
 reference (naive / store: higher is better).
 
---quick takes well under 30 s, the default sizes about 2-3 minutes. Ctrl-C stops and
-prints what was measured so far.
+Workload ids that name a size name the one measured: full_read_100k_cold at the
+default sizes is full_read_20k_cold under --quick. --quick takes well under 30 s, the
+default sizes about 2-3 minutes. Everything wrong with the arguments (limits, the
+--json and --plot destinations, --compare at other sizes) is reported before anything
+is measured. Ctrl-C stops and prints what was measured so far.
 """
 EPILOG = """\
 examples:
   aion-store bench --quick
   aion-store bench --json results.json --plot speedup.png
-  aion-store bench --quick --compare results.json --fail-over 20%
+  aion-store bench --quick --json baseline.json      # a baseline, on the known-good version
+  aion-store bench --quick --compare baseline.json --fail-over 20%
   aion-store bench --load results.json --markdown
 
 exit status: 0 done, 1 a regression beyond --fail-over against --compare,
@@ -61,6 +68,19 @@ exit status: 0 done, 1 a regression beyond --fail-over against --compare,
 
 #: Threshold of ``--compare`` when ``--fail-over`` is not given, in percent.
 DEFAULT_FAIL_OVER = 20.0
+#: The most ``--samples`` allowed.
+MAX_SAMPLES = 1_000
+#: Every size flag is at most this many times its default ...
+MAX_SIZE_FACTOR = 10
+#: ... and a workload holds at most this many events (about 0.5 KB each while measuring).
+MAX_EVENTS = 2_000_000
+#: The sizes whose product is the number of events a workload holds.
+EVENT_PRODUCTS = (
+    ("workflows", "events_per_workflow"),
+    ("active_workflows", "active_events"),
+    ("mixed_workflows", "mixed_events"),
+    ("memory_workflows", "memory_events"),
+)
 
 
 # -- arguments ------------------------------------------------------------------------------
@@ -88,29 +108,43 @@ def add_parser(subparsers: Any, parent: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--workloads",
         metavar="LIST",
-        help="comma-separated workload ids to run (default: all of them)",
+        help="comma-separated workload ids to run, as named at this run's sizes "
+        "(default: all of them)",
     )
+    own = sorted({workload.samples for workload in WORKLOADS.values()})
     parser.add_argument(
         "--samples",
         type=_positive,
         metavar="N",
-        help="samples per workload and store (default: each workload's own, 1-7)",
+        help=f"samples per workload and store, at most {MAX_SAMPLES} "
+        f"(default: each workload's own, {own[0]}-{own[-1]})",
     )
-    parser.add_argument("--json", metavar="FILE", help="write the results as JSON ('-': stdout)")
     parser.add_argument(
-        "--plot", metavar="FILE.png", help="draw the speed-ups as a grouped bar chart (matplotlib)"
+        "--json",
+        metavar="FILE",
+        help="write the results as JSON to FILE, in an existing directory "
+        "('-': stdout; the table then goes to stderr)",
+    )
+    parser.add_argument(
+        "--plot",
+        metavar="FILE.png",
+        help="draw the speed-ups as a grouped bar chart (matplotlib); the suffix is the "
+        "format: .png, .svg, .pdf or any other that matplotlib saves",
     )
     parser.add_argument(
         "--compare",
         metavar="OLD.json",
-        help="show the change against an earlier --json run; exit 1 on a regression",
+        help="show the change against an earlier --json run made at the same sizes "
+        "(another size is an error); exit 1 on a regression",
     )
     parser.add_argument(
         "--fail-over",
         type=_percent,
         metavar="PCT",
-        help=f"with --compare: a median slower by more than this is a regression "
-        f"(default {DEFAULT_FAIL_OVER:g}%%)",
+        help=f"with --compare: a median that changed by more than PCT%% is a regression "
+        f"(default {DEFAULT_FAIL_OVER:g}%%; bytes per event count like time): 20%% allows "
+        "up to 20%% slower, 0 allows no slowdown at all, a negative value demands a "
+        "speed-up (-5%%: every median at least 5%% faster); above -100%%",
     )
     parser.add_argument(
         "--load",
@@ -118,7 +152,10 @@ def add_parser(subparsers: Any, parent: argparse.ArgumentParser) -> None:
         help="do not measure: report (table, --plot, --compare) an earlier --json run",
     )
     parser.add_argument(
-        "--markdown", action="store_true", help="print the table as GitHub markdown"
+        "--markdown",
+        action="store_true",
+        help="print the table as GitHub markdown on stdout (not with --json -, which "
+        "writes stdout)",
     )
     parser.add_argument(
         "--plain",
@@ -126,16 +163,21 @@ def add_parser(subparsers: Any, parent: argparse.ArgumentParser) -> None:
         help="plain text: no progress bar or rich table even when rich is installed",
     )
     sizes = parser.add_argument_group(
-        "sizes", "how big each workload is (default / --quick values in brackets)"
+        "sizes",
+        "how big each workload is: [default / --quick, maximum]. Each size is at most\n"
+        f"{MAX_SIZE_FACTOR}x its default; a workload holds at most {MAX_EVENTS:,} events\n"
+        "(--workflows x --events-per-workflow, and likewise the active, mixed and memory\n"
+        "pairs); --suffix is at most --small-history and --big-history, which must differ.",
     )
     default, quick = Sizes.default(), Sizes.quick()
     for field in dataclasses.fields(Sizes):
         sizes.add_argument(
-            "--" + field.name.replace("_", "-"),
+            _flag(field.name),
             dest=f"size_{field.name}",
             type=_positive,
             metavar="N",
-            help=f"[{getattr(default, field.name)} / {getattr(quick, field.name)}]",
+            help=f"[{getattr(default, field.name)} / {getattr(quick, field.name)}, "
+            f"max {_max_size(field.name)}]",
         )
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.set_defaults(command=run, workload_ids=tuple(WORKLOADS))
@@ -159,9 +201,77 @@ def _percent(text: str) -> float:
         raise argparse.ArgumentTypeError(
             f"expected a percentage such as 20%, got {text!r}"
         ) from None
-    if not math.isfinite(value) or value < 0:
-        raise argparse.ArgumentTypeError(f"expected a percentage of 0 or more, got {text!r}")
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite percentage, got {text!r}")
     return value
+
+
+_NEGATIVE_PERCENT = re.compile(r"-(\d+\.?\d*|\.\d+)%?")
+
+
+def join_negative_values(argv: Sequence[str]) -> list[str]:
+    """``argv`` with ``--fail-over -5%`` written ``--fail-over=-5%``: argparse would take
+    the ``-5%`` for an option (it knows only plain negative numbers such as ``-5``)."""
+    joined: list[str] = []
+    items = iter(argv)
+    for item in items:
+        if item == "--":
+            joined.append(item)
+            joined.extend(items)
+            break
+        if len(item) > 3 and "--fail-over".startswith(item):
+            value = next(items, None)
+            if value is not None and _NEGATIVE_PERCENT.fullmatch(value):
+                joined.append(f"{item}={value}")
+                continue
+            joined.append(item)
+            if value is not None:
+                joined.append(value)
+            continue
+        joined.append(item)
+    return joined
+
+
+def _flag(field: str) -> str:
+    return "--" + field.replace("_", "-")
+
+
+def _max_size(field: str) -> int:
+    from aion_store.bench import Sizes
+
+    return int(getattr(Sizes.default(), field)) * MAX_SIZE_FACTOR
+
+
+def _check_limits(args: argparse.Namespace) -> None:
+    """The flags' upper bounds (argparse has checked they are whole numbers >= 1)."""
+    from aion_store.bench import Sizes
+
+    if args.samples is not None and args.samples > MAX_SAMPLES:
+        raise CliError(f"--samples {args.samples}: at most {MAX_SAMPLES}")
+    for field in dataclasses.fields(Sizes):
+        value = getattr(args, f"size_{field.name}", None)
+        if value is not None and value > _max_size(field.name):
+            raise CliError(
+                f"{_flag(field.name)} {value}: at most {_max_size(field.name)} "
+                f"({MAX_SIZE_FACTOR}x the default)"
+            )
+
+
+def _check_sizes(sizes: Any) -> None:
+    """Limits across sizes: the events a workload holds, and sizes workloads need apart."""
+    for count, length in EVENT_PRODUCTS:
+        events = getattr(sizes, count) * getattr(sizes, length)
+        if events > MAX_EVENTS:
+            raise CliError(
+                f"{_flag(count)} {getattr(sizes, count)} x {_flag(length)} "
+                f"{getattr(sizes, length)} = {events:,} events: at most {MAX_EVENTS:,}"
+            )
+    for history in ("small_history", "big_history"):
+        if sizes.suffix > getattr(sizes, history):
+            raise CliError(
+                f"--suffix {sizes.suffix}: at most {_flag(history)} ({getattr(sizes, history)}),"
+                " the history it is read from"
+            )
 
 
 def _sizes(args: argparse.Namespace) -> Any:
@@ -195,28 +305,52 @@ def _chosen(text: str | None, known: Sequence[str], what: str) -> list[str] | No
 
 
 def run(args: argparse.Namespace) -> int:
+    """``aion-store bench``: check every argument, measure (or ``--load``), report;
+    return the exit status (1: a regression against ``--compare``)."""
     if args.worker:
         return worker()
-    from aion_store.bench import STORES, WORKLOADS
+    from aion_store.bench import STORES
 
     # Everything that can be wrong with the arguments is found before measuring.
     fail_over = DEFAULT_FAIL_OVER if args.fail_over is None else args.fail_over
     if args.fail_over is not None and args.compare is None:
         raise CliError("--fail-over needs --compare OLD.json")
+    if fail_over <= -100:
+        raise CliError(
+            f"--fail-over {fail_over:g}%: above -100% (no median can be 100% faster or more)"
+        )
+    if args.markdown and args.json == "-":
+        raise CliError(
+            "--markdown and --json - both write stdout: give --json a file name, "
+            "or leave out --markdown"
+        )
+    _check_limits(args)
+    if args.json is not None and args.json != "-":
+        _check_destination(args.json, "--json")
     if args.plot is not None:
-        _require_matplotlib(args.plot)
+        _check_plot(args.plot)
     old = load_results(args.compare) if args.compare is not None else None
+    sizes = None if args.load is not None else _sizes(args)
+    chosen: list[tuple[str, Any]] = []
+    stores: list[str] = []
+    if sizes is not None:
+        _check_sizes(sizes)
+        chosen = _chosen_workloads(args.workloads, sizes)
+        stores = _stores(_chosen(args.stores, STORES, "stores"))
+    loaded = load_results(args.load) if args.load is not None else None
+    if old is not None:
+        if loaded is not None:
+            _check_same_sizes(args.compare, old, loaded["machine"].get("sizes"), args.load)
+        elif sizes is not None:
+            _check_same_sizes(args.compare, old, dataclasses.asdict(sizes), "this run")
     # With --json - the JSON owns stdout: the table and comparison go to stderr.
     console = _Console(plain=args.plain, to_stderr=args.json == "-")
 
     interrupted = False
-    if args.load is not None:
-        results = load_results(args.load)
+    if loaded is not None:
+        results = loaded
     else:
-        workload_ids = _chosen(args.workloads, tuple(WORKLOADS), "workloads") or list(WORKLOADS)
-        stores = _stores(_chosen(args.stores, STORES, "stores"))
-        sizes = _sizes(args)
-        runner = _Runner(workload_ids, stores, sizes, args.samples, console)
+        runner = _Runner(chosen, stores, sizes, args.samples, console)
         results, interrupted = runner.run()
 
     if args.markdown:
@@ -236,6 +370,99 @@ def run(args: argparse.Namespace) -> int:
     if interrupted:
         return 130
     return status
+
+
+def _chosen_workloads(text: str | None, sizes: Any) -> list[tuple[str, Any]]:
+    """``(id at these sizes, workload)`` of ``--workloads`` (default: every workload)."""
+    from aion_store.bench import WORKLOADS, workloads_at
+
+    try:
+        by_id = workloads_at(sizes)
+    except ValueError as error:
+        raise CliError(f"sizes: {error}") from None
+    if text is not None:
+        for item in (item.strip() for item in text.split(",")):
+            if item in WORKLOADS and item not in by_id:
+                raise CliError(
+                    f"--workloads: {item} is named {WORKLOADS[item].id_at(sizes)} at the sizes "
+                    "of this run (ids name the sizes measured)"
+                )
+    names = _chosen(text, tuple(by_id), "workloads") or list(by_id)
+    return [(name, by_id[name]) for name in names]
+
+
+def _check_same_sizes(old_name: str, old: dict[str, Any], sizes: Any, new_name: str) -> None:
+    """Refuse to compare runs measured at different sizes (their numbers differ for that
+    reason alone); a run that records no sizes is compared with a warning."""
+    old_sizes = old["machine"].get("sizes")
+    if type(old_sizes) is not dict or type(sizes) is not dict:
+        unknown = old_name if type(old_sizes) is not dict else new_name
+        print(
+            f"warning: {unknown} records no sizes (machine.sizes): the comparison assumes "
+            "both runs used the same size flags",
+            file=sys.stderr,
+            flush=True,
+        )
+        return
+    keys = list(dict.fromkeys([*sizes, *old_sizes]))
+    differing = [key for key in keys if old_sizes.get(key) != sizes.get(key)]
+    if differing:
+        shown = ", ".join(
+            f"{_flag(key)} {old_sizes.get(key, '-')} vs {sizes.get(key, '-')}" for key in differing
+        )
+        raise CliError(
+            f"{old_name}: measured at other sizes than {new_name} ({old_name} vs "
+            f"{new_name}: {shown}); compare runs made with the same size flags"
+        )
+
+
+def _check_destination(path: str, option: str) -> None:
+    """``path`` can be written: not a directory, in an existing writable directory."""
+    target = Path(path)
+    if target.is_dir():
+        raise CliError(f"{path}: {option} names a directory; give a file name")
+    parent = target.parent
+    if not parent.exists():
+        raise CliError(f"{path}: {option}: no such directory: {parent}")
+    if not parent.is_dir():
+        raise CliError(f"{path}: {option}: {parent} is not a directory")
+    if target.exists():
+        if not os.access(target, os.W_OK):
+            raise CliError(f"{path}: {option}: cannot write: permission denied")
+    elif not os.access(parent, os.W_OK | os.X_OK):
+        raise CliError(f"{path}: {option}: cannot create a file in {parent}: permission denied")
+
+
+def _check_plot(path: str) -> None:
+    """``--plot``'s file: a suffix that names an image format matplotlib saves, matplotlib
+    installed, and a writable place (see :func:`_check_destination`)."""
+    _check_destination(path, "--plot")
+    suffix = Path(path).suffix.lower().removeprefix(".")
+    if not suffix:
+        raise CliError(
+            f"{path}: --plot needs a suffix naming the image format, such as {path}.png "
+            "or .svg or .pdf"
+        )
+    _require_matplotlib(path)
+    formats = _image_formats()
+    if suffix not in formats:
+        raise CliError(
+            f"{path}: --plot cannot save .{suffix} images; matplotlib saves "
+            + ", ".join(f".{name}" for name in sorted(formats))
+        )
+    if suffix == "pgf":
+        import matplotlib
+
+        texsystem = str(matplotlib.rcParams["pgf.texsystem"])
+        if shutil.which(texsystem) is None:
+            raise CliError(f"{path}: --plot .pgf needs {texsystem}, which is not on PATH")
+
+
+def _image_formats() -> set[str]:
+    """The suffixes matplotlib's ``savefig`` accepts (without importing pyplot)."""
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    return {name.lower() for name in FigureCanvasBase.get_supported_filetypes()}
 
 
 def _require_matplotlib(path: str) -> None:
@@ -270,26 +497,26 @@ def _stores(chosen: list[str] | None) -> list[str]:
 
 
 class _Runner:
-    """Measures every (workload, store) pair, workload by workload, reporting progress."""
+    """Measures every (workload, store) pair, workload by workload, reporting progress.
+
+    ``workloads``: ``(id, workload)`` pairs, the id being the workload's at ``sizes``
+    (what the table and the JSON call it)."""
 
     def __init__(
         self,
-        workload_ids: list[str],
+        workloads: list[tuple[str, Any]],
         stores: list[str],
         sizes: Any,
         samples: int | None,
         console: _Console,
     ) -> None:
-        from aion_store.bench import WORKLOADS
-
         self.sizes = sizes
         self.console = console
-        self.tasks: list[tuple[Any, str, int]] = []
-        for workload_id in workload_ids:
-            workload = WORKLOADS[workload_id]
+        self.tasks: list[tuple[str, Any, str, int]] = []
+        for name, workload in workloads:
             for store in stores:
                 if store in workload.stores:
-                    self.tasks.append((workload, store, samples or workload.samples))
+                    self.tasks.append((name, workload, store, samples or workload.samples))
         self.results: dict[str, Any] = {
             "version": _version(),
             "machine": {**machine_info(stores), "sizes": dataclasses.asdict(sizes)},
@@ -298,19 +525,19 @@ class _Runner:
         self.worker: _Worker | None = None
 
     def run(self) -> tuple[dict[str, Any], bool]:
-        total = sum(samples for _, _, samples in self.tasks)
+        total = sum(samples for _, _, _, samples in self.tasks)
         loop = asyncio.new_event_loop()
         interrupted = False
         progress = self.console.progress(total)
         try:
-            for index, (workload, store, samples) in enumerate(self.tasks, 1):
-                label = f"{workload.id} on {store}"
+            for index, (name, workload, store, samples) in enumerate(self.tasks, 1):
+                label = f"{name} on {store}"
                 progress.start(label, index, len(self.tasks))
                 if store == "pure":
                     values = self._worker().measure(workload.id, samples, progress.advance)
                 else:
                     values = _measure_here(workload, store, self.sizes, samples, loop, progress)
-                self._record(workload, store, values)
+                self._record(name, workload, store, values)
                 progress.done(label, _format_value(statistics.median(values), workload.unit))
         except KeyboardInterrupt:
             interrupted = True
@@ -333,10 +560,8 @@ class _Runner:
             self.worker = _Worker(self.sizes)
         return self.worker
 
-    def _record(self, workload: Any, store: str, values: list[float]) -> None:
-        entry = self.results["workloads"].setdefault(
-            workload.id, {"unit": workload.unit, "stores": {}}
-        )
+    def _record(self, name: str, workload: Any, store: str, values: list[float]) -> None:
+        entry = self.results["workloads"].setdefault(name, {"unit": workload.unit, "stores": {}})
         entry["stores"][store] = _stats(values)
 
 
@@ -370,7 +595,8 @@ def _measure_here(
         raise
     except Exception as error:
         raise CliError(
-            f"{workload.id} on {store}: the workload failed: {type(error).__name__}: {error}"
+            f"{workload.id_at(sizes)} on {store}: the workload failed: "
+            f"{type(error).__name__}: {error}"
         ) from error
     return list(sampler.values)
 
@@ -379,7 +605,8 @@ class _Worker:
     """The child process that measures the pure path (``AION_STORE_PURE=1``).
 
     Protocol, one JSON object per line: the parent sends the sizes, then requests
-    ``{"workload": id, "store": "pure", "samples": n}``; the child answers each sample
+    ``{"workload": id, "store": "pure", "samples": n}`` (``id``: the key of
+    ``WORKLOADS``, the id at the default sizes); the child answers each sample
     with ``{"sample": x}`` and a finished request with ``{"values": [...]}``, or
     ``{"error": "..."}``.
     """
@@ -495,7 +722,7 @@ def worker() -> int:
             except Exception as error:
                 send(
                     {
-                        "error": f"{workload.id} on {store}: the workload failed: "
+                        "error": f"{workload.id_at(sizes)} on {store}: the workload failed: "
                         f"{type(error).__name__}: {error}"
                     }
                 )
@@ -655,8 +882,8 @@ def _caption(results: dict[str, Any]) -> str:
         parts.append(f"{machine.get('implementation', 'Python')} {machine['python']}")
     if machine.get("processor"):
         parts.append(str(machine["processor"]))
-    if machine.get("cpus"):
-        parts.append(f"{machine['cpus']} CPUs")
+    if type(machine.get("cpus")) is int:
+        parts.append(plural(machine["cpus"], "CPU"))
     return ", ".join(parts)
 
 
@@ -694,7 +921,10 @@ def plain_table(results: dict[str, Any]) -> str:
 def compare(
     old: dict[str, Any], new: dict[str, Any], fail_over: float
 ) -> list[tuple[str, str, float, float, float, bool]]:
-    """``(workload, store, old, new, change %, regression)`` for every pair in both runs."""
+    """``(workload, store, old, new, change %, regression)`` for every pair in both runs.
+
+    A regression is a change above ``fail_over`` percent: with 20 more than 20% slower,
+    with 0 any slowdown, with -5 anything but at least 5% faster."""
     rows = []
     for workload_id, entry in new["workloads"].items():
         before = old["workloads"].get(workload_id)
@@ -710,9 +940,19 @@ def compare(
     return rows
 
 
+def regression_text(fail_over: float) -> str:
+    """What a regression is at this ``--fail-over`` threshold, in words."""
+    if fail_over > 0:
+        return f"more than {fail_over:g}% slower"
+    if fail_over == 0:
+        return "slower at all"
+    return f"not at least {-fail_over:g}% faster"
+
+
 def plot(results: dict[str, Any], path: str) -> None:
-    """A grouped bar chart of every store's speed-up over the naive reference."""
-    _require_matplotlib(path)
+    """A grouped bar chart of every store's speed-up over the naive reference, saved in
+    the format ``path``'s suffix names (checked first: see :func:`_check_plot`)."""
+    _check_plot(path)
     import matplotlib
 
     matplotlib.use("Agg")
@@ -754,6 +994,8 @@ def plot(results: dict[str, Any], path: str) -> None:
         figure.savefig(path, dpi=150)
     except OSError as error:
         raise CliError(f"{path}: cannot write: {error.strerror or error}") from None
+    except (RuntimeError, ValueError) as error:  # a format's own needs (LaTeX for .pgf)
+        raise CliError(f"{path}: cannot save the chart: {error}") from None
     finally:
         plt.close(figure)
 
@@ -818,13 +1060,6 @@ class _Console:
     ) -> list[str]:
         rows = compare(old, new, fail_over)
         units = {workload_id: entry["unit"] for workload_id, entry in new["workloads"].items()}
-        old_sizes, new_sizes = old["machine"].get("sizes"), new["machine"].get("sizes")
-        if old_sizes and new_sizes and old_sizes != new_sizes:
-            differing = sorted(k for k in new_sizes if old_sizes.get(k) != new_sizes[k])
-            self.note(
-                f"warning: {name} was measured with other sizes ({', '.join(differing)}); "
-                "compare runs made with the same size flags"
-            )
         if not rows:
             self.note(f"{name}: no workload and store in common with this run")
             return []
@@ -841,7 +1076,7 @@ class _Console:
             for workload_id, store, was, now, change, regressed in rows
         ]
         widths = [max(len(row[i]) for row in [header, *body]) for i in range(len(header))]
-        lines = [f"\ncompared with {name} (a regression is more than {fail_over:g}% slower):"]
+        lines = [f"\ncompared with {name} (a regression: {regression_text(fail_over)}):"]
         for row in [header, *body]:
             lines.append(
                 "  ".join(
@@ -859,7 +1094,10 @@ class _Console:
             shown = ", ".join(regressions[:5])
             if len(regressions) > 5:
                 shown += f" and {len(regressions) - 5} more"
-            self.note(f"{name}: {len(regressions)} regression(s) beyond {fail_over:g}%: {shown}")
+            self.note(
+                f"{name}: {plural(len(regressions), 'regression')} "
+                f"({regression_text(fail_over)}): {shown}"
+            )
         return regressions
 
 

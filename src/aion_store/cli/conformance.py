@@ -3,7 +3,8 @@
 MODULE is imported with the current directory on ``sys.path`` (as ``python -m`` does);
 FACTORY is a zero-argument callable in it (a dotted attribute path is fine), sync or
 async, returning a fresh store. Exit status: 0 when every scenario passes, 1 when one
-fails, 2 when the factory cannot be imported or called.
+fails, 2 when the factory cannot be imported or called, raises (``SystemExit`` too) or
+returns something that is not an :class:`~aion_store.store.EventStore`.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from aion_store._text import a
 from aion_store.cli._io import CliError
 
 __all__ = ["add_parser", "load_factory", "make_store", "run"]
@@ -25,13 +27,15 @@ __all__ = ["add_parser", "load_factory", "make_store", "run"]
 HELP = "run the store contract's conformance suite against MODULE:FACTORY"
 DESCRIPTION = """\
 Import FACTORY from MODULE (with the current directory on sys.path, as python -m
-does), call it for a fresh store before every scenario (it may be sync or async), and
+does), call it for a fresh store before every scenario (it may be sync or async; what it
+returns must be an aion_store.EventStore, checked before the first scenario), and
 run every scenario of the public conformance suite (aion_store.conformance) against
 it: one line per scenario, and for a failure the contract rule that broke. Scenarios
 that need a VisibilityStore are skipped for a store that is not one.
 
 exit status: 0 all scenarios pass, 1 a scenario fails, 2 the factory cannot be
-imported or called.
+imported or called, raises (SystemExit included) or returns something that is not a
+store.
 
 example: aion-store conformance aion_store:InMemoryStore
 """
@@ -104,22 +108,38 @@ def load_factory(spec: str, directory: str | None = None) -> Callable[[], Any]:
         walked = f"{walked}.{part}"
     if not callable(target):
         raise CliError(
-            f"{spec}: {attribute!r} is a {type(target).__name__}, not a callable store factory"
+            f"{spec}: {attribute!r} is {a(type(target).__name__)}, not a callable store factory"
         )
     return target  # type: ignore[no-any-return]
 
 
 async def make_store(spec: str, factory: Callable[[], Any]) -> Any:
-    """Call the factory (awaiting its result when it is awaitable); errors name ``spec``."""
+    """Call the factory (awaiting its result when it is awaitable) and return the store.
+
+    A :class:`CliError` naming ``spec`` when the factory raises (``SystemExit`` too) or
+    returns anything that is not an :class:`~aion_store.store.EventStore` (None, a
+    number, an object without the store's methods, a class instead of an instance)."""
+    from aion_store.store import EventStore
+
     try:
         store = factory()
         if inspect.isawaitable(store):
             store = await store
-    except Exception as error:
+    except (Exception, SystemExit) as error:
         raise CliError(f"{spec}: the factory raised {_describe(error)}") from error
-    if store is None:
-        raise CliError(f"{spec}: the factory returned None, not a store")
+    # A class has the methods of its instances: isinstance alone would accept it.
+    if isinstance(store, type) or not isinstance(store, EventStore):
+        raise CliError(f"{spec}: the factory returned {_what(store)}, not a store")
     return store
+
+
+def _what(value: Any) -> str:
+    """``None``, ``an int``, ``a MyStore``, ``the class MyStore``: what a factory returned."""
+    if value is None:
+        return "None"
+    if isinstance(value, type):
+        return f"the class {value.__name__} (call it to make a store)"
+    return a(type(value).__name__)
 
 
 def _describe(error: BaseException) -> str:
