@@ -59,6 +59,11 @@ def test_importing_the_package_loads_no_tooling() -> None:
         "aion_store.cli",
         "aion_store.conformance",
         "aion_store.bench",
+        "aion_store.sqlite",
+        "aion_store.postgres",
+        "sqlite3",
+        "asyncpg",
+        "psycopg",
         "rich",
         "matplotlib",
         "pytest",
@@ -73,6 +78,13 @@ def test_the_conformance_suite_is_reachable_lazily_from_the_top() -> None:
 
     assert aion_store.run_event_store_suite is run_event_store_suite
     assert "run_event_store_suite" in aion_store.__all__
+
+
+def test_the_durable_stores_are_reachable_lazily_from_the_top() -> None:
+    from aion_store.sqlite import SqliteStore
+
+    assert aion_store.SqliteStore is SqliteStore
+    assert "SqliteStore" in aion_store.__all__
 
 
 def test_the_package_is_typed() -> None:

@@ -7,7 +7,7 @@ Every public name is importable from here and from the module of its concept
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aion_store._select import COMPILED as compiled
 from aion_store._version import __version__
@@ -57,6 +57,10 @@ from aion_store.visibility import (
 )
 from aion_store.wire import from_json, from_msgpack, to_json, to_msgpack
 
+if TYPE_CHECKING:
+    from aion_store.conformance import run_event_store_suite
+    from aion_store.sqlite import SqliteStore
+
 __all__ = [
     "ActivityError",
     "ActivityErrorKind",
@@ -90,6 +94,7 @@ __all__ = [
     "SearchAttributeValue",
     "SequenceConflict",
     "SerializationError",
+    "SqliteStore",
     "StoreError",
     "TimerEntry",
     "TimerId",
@@ -119,9 +124,14 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    # The conformance suite is public but not imported with the package.
+    # Public, but not imported with the package: the conformance suite, and the durable
+    # stores with their drivers (sqlite3; the PostgreSQL driver is an extra).
     if name == "run_event_store_suite":
         from aion_store.conformance import run_event_store_suite
 
         return run_event_store_suite
+    if name == "SqliteStore":
+        from aion_store.sqlite import SqliteStore
+
+        return SqliteStore
     raise AttributeError(f"module 'aion_store' has no attribute {name!r}")

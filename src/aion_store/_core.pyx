@@ -1146,6 +1146,70 @@ def from_msgpack(data, cls):
 cdef Py_ssize_t fallback_count = 0
 
 
+def encode_event_bodies(events):
+    """Each event's msgpack array (a history's unit, no version byte), as a list of bytes."""
+    cdef Buffer buf
+    cdef list bodies = []
+    buf.data = NULL
+    buf.length = 0
+    buf.capacity = 0
+    try:
+        for event in events:
+            buf.length = 0
+            put_event(&buf, event)
+            bodies.append(buffer_to_bytes(&buf))
+        return bodies
+    finally:
+        PyMem_Free(buf.data)
+
+
+def decode_stored_events(list bodies, object workflow_id, uint64_t first_seq):
+    """Decode stored event bodies that must be events ``first_seq``, ``first_seq + 1`` ...
+    of ``workflow_id``, like ``aion_store.wire._msgpack.decode_stored_events``.
+
+    The events share the ``workflow_id`` object given. A body the fast path does not
+    read, or that is not the event it must be, goes to the pure decoder, which either
+    reads it or raises the one canonical error.
+    """
+    cdef Cursor cur
+    cdef Context ctx = Context()
+    cdef list events = []
+    cdef Py_ssize_t index
+    cdef object body, event, envelope
+    cdef bint whole
+    uuid_bytes(workflow_id, ctx.last_owner)
+    ctx.owner = workflow_id
+    for index in range(len(bodies)):
+        body = bodies[index]
+        event = None
+        if type(body) is bytes:
+            cur.position = <const unsigned char*>PyBytes_AS_STRING(body)
+            cur.end = cur.position + PyBytes_GET_SIZE(body)
+            try:
+                event = take_event(&cur, None, ctx)
+            except (Fallback, UnicodeDecodeError, ValueError, OverflowError):
+                event = None
+            if event is not None:
+                envelope = get_slot(event, OFF_ENVELOPE)
+                whole = (
+                    cur.position == cur.end
+                    and get_slot(envelope, OFF_OWNER) is workflow_id
+                    and PyLong_AsUnsignedLongLong(get_slot(envelope, OFF_SEQ)) == first_seq + index
+                )
+                if not whole:
+                    event = None
+        if event is None:
+            global fallback_count
+            fallback_count += 1
+            ctx.owner = workflow_id
+            uuid_bytes(workflow_id, ctx.last_owner)
+            event = _pure_codec.decode_stored_event(body, workflow_id, first_seq + index)
+        events.append(event)
+    return events
+
+
+
+
 def fallbacks():
     """How many decodes the fast path handed to the pure decoder (for tests)."""
     return fallback_count

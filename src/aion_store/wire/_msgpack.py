@@ -8,7 +8,7 @@ the same bytes and, whenever its fast decoder meets anything unexpected, calls
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -31,7 +31,7 @@ from aion_store._fields import (
 from aion_store._text import a, plural
 from aion_store.error import SerializationError
 from aion_store.events import VARIANTS, Event, EventEnvelope
-from aion_store.ids import ActivityId, PackageVersion, TimerId, _UuidId
+from aion_store.ids import ActivityId, PackageVersion, TimerId, WorkflowId, _UuidId
 from aion_store.payload import ContentType, Payload
 from aion_store.schedule import TriggerSpec
 from aion_store.search import (
@@ -497,6 +497,46 @@ def to_msgpack(obj: Any) -> bytes:
 def encode_event_body(event: Event) -> bytes:
     """One event's msgpack array, without the version marker (a history's unit)."""
     return _packb(_encode_event(event))
+
+
+def encode_event_bodies(events: Sequence[Event]) -> list[bytes]:
+    """Each event's msgpack array (a history's unit, no version byte), as a list of bytes."""
+    return [encode_event_body(event) for event in events]
+
+
+def decode_stored_event(body: bytes, workflow_id: WorkflowId, seq: int) -> Event:
+    """One stored event body (no version byte), which must be event ``seq`` of ``workflow_id``.
+
+    Stores read their own rows with it; anything else there (a foreign row, a corrupted
+    one) is a ``SerializationError`` naming the workflow and the seq.
+    """
+    path = f"stored event (workflow {workflow_id}, seq {seq})"
+    if not isinstance(body, (bytes, bytearray, memoryview)):
+        raise expected(path, "msgpack bytes", type(body).__name__)
+    reader = _Reader(bytes(body))
+    if reader.at_end():
+        raise malformed(path, "empty")
+    event = _decode_event(reader.next(path), path)
+    if not reader.at_end():
+        extra = reader.size - reader.tell()
+        raise malformed(path, f"{plural(extra, 'byte')} of extra data after the event")
+    envelope = event.envelope
+    if envelope.seq != seq:
+        raise malformed(path, f"holds the event with seq {envelope.seq}")
+    if envelope.workflow_id != workflow_id:
+        raise malformed(path, f"holds an event of workflow {envelope.workflow_id}")
+    return event
+
+
+def decode_stored_events(
+    bodies: Sequence[bytes], workflow_id: WorkflowId, first_seq: int
+) -> list[Event]:
+    """Stored event bodies that must be events ``first_seq``, ``first_seq + 1`` ... of
+    ``workflow_id`` (see :func:`decode_stored_event`)."""
+    return [
+        decode_stored_event(body, workflow_id, first_seq + index)
+        for index, body in enumerate(bodies)
+    ]
 
 
 def _require_event(item: Any, index: int) -> Event:

@@ -1,0 +1,700 @@
+"""``SqliteStore`` (SPEC §14): the durable embedded store, one file and no server.
+
+It keeps what ``InMemoryStore`` keeps, with the same results, in a SQLite file through
+the standard library's ``sqlite3``:
+
+- events as the compiled codec's msgpack bytes (what ``read_history_raw`` returns), one
+  row per event keyed by ``(workflow_id, seq)``;
+- projections as tables written in the append's own transaction (:mod:`aion_store._sql.
+  projection`), so listing, querying and run chains are index scans that decode nothing;
+- timers indexed by ``(fire_at, workflow_id, timer_id)``, visibility records with one row
+  per search attribute for predicates evaluated in SQL, packages and routes.
+
+Every call runs on one of the store's two threads (:mod:`aion_store._sqlite.threads`):
+the writer, whose connection commits the writes awaited together in one transaction
+(group commit: many appends, one fsync), and the reader. The event loop never waits
+for the disk. Durability: ``"full"`` (WAL, ``synchronous=FULL``: a returned write
+survives power loss) or ``"normal"`` (``synchronous=NORMAL``: it survives a crash of the
+process; the last writes may be lost on power loss). Several processes may open one
+file; each waits up to ``timeout`` seconds for the others' write lock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sqlite3
+import threading
+from collections.abc import Coroutine, Generator, Sequence
+from datetime import datetime
+from functools import partial
+from itertools import repeat
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Literal
+
+from aion_store import _select
+from aion_store._fields import check_str, describe
+from aion_store._sql.cache import HistoryCache
+from aion_store._sql.projection import Effects, WorkflowRow, project
+from aion_store._sql.rows import (
+    STATUSES,
+    datetime_of,
+    id_bytes,
+    micros_of,
+    optional_datetime,
+    optional_micros,
+    run_id_of,
+    status_code,
+    timer_id_of,
+    timer_key,
+    workflow_id_of,
+)
+from aion_store._sql.visibility import attribute_value, condition, keywords
+from aion_store._sqlite.schema import SCHEMA_VERSION, configure, prepare
+from aion_store._sqlite.threads import ReaderThread, WriterThread
+from aion_store._validate import (
+    check_append_arguments,
+    check_batch,
+    check_filter,
+    check_seq,
+    check_time,
+    check_timer_id,
+    check_workflow_id,
+)
+from aion_store.error import BackendError, SequenceConflict
+from aion_store.events import Event
+from aion_store.ids import TimerId, WorkflowId
+from aion_store.memory import DEFAULT_DECODED_CACHE_EVENTS
+from aion_store.package import PackageRecord, PackageRouteRecord
+from aion_store.run_chain import RunSummary, order_runs
+from aion_store.status import WorkflowFilter, WorkflowSummary
+from aion_store.store import WriteToken
+from aion_store.timers import TimerEntry
+from aion_store.visibility import (
+    ListWorkflowsFilter,
+    VisibilityRecord,
+    VisibilityWorkflowSummary,
+)
+from aion_store.wire import _msgpack
+
+__all__ = ["SCHEMA_VERSION", "Durability", "SqliteStore"]
+
+Durability = Literal["full", "normal"]
+_SYNCHRONOUS = {"full": "FULL", "normal": "NORMAL"}
+
+#: The codec of stored events: the compiled core's when it is active.
+_codec: Any = _select.core if _select.core is not None else _msgpack
+
+#: Events encoded and inserted per statement, so a huge batch lets the GIL go between.
+_CHUNK = 512
+#: SQLite integers are signed 64-bit: no stored seq reaches this (it would take 2**63
+#: appends), so a read from further on is a read past the head.
+_SEQ_LIMIT = (1 << 63) - 1
+
+
+class SqliteStore:
+    """Workflow histories, projections, timers, visibility and packages in one SQLite file.
+
+    Open it with ``await SqliteStore.open(path)`` or ``async with SqliteStore.open(path)
+    as store``; ``close()`` it when done. Safe to share across asyncio tasks; any number
+    of stores, in this process or others, may use the same file.
+    """
+
+    __slots__ = ("_cache", "_closed", "_lock", "_name", "_reader", "_stopping", "_writer", "path")
+
+    def __init__(self, path: str, reader: ReaderThread, writer: WriterThread, cache: int) -> None:
+        # Use SqliteStore.open(): it creates the threads and checks the file.
+        self.path = path
+        self._name = f"sqlite {path}"
+        self._reader = reader
+        self._writer = writer
+        self._cache = HistoryCache(cache)
+        self._lock = threading.Lock()
+        self._closed = False
+        self._stopping: asyncio.Future[Any] | None = None
+
+    @classmethod
+    def open(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        durability: Durability = "full",
+        timeout: float = 5.0,
+        decoded_cache_events: int = DEFAULT_DECODED_CACHE_EVENTS,
+    ) -> _Opening:
+        """Open the store in the file at ``path``, creating it when it is missing.
+
+        Await the result, or use it as ``async with``. ``timeout`` is how long a write
+        waits for another connection's lock before it fails; ``decoded_cache_events``
+        bounds the decoded histories kept between reads. A file that is not an
+        aion-store database, or one of a newer schema, is a ``BackendError``.
+        """
+        if not isinstance(path, (str, os.PathLike)):
+            raise TypeError(f"path must be a str or os.PathLike, got {describe(path)}")
+        text = os.fspath(path)
+        if not isinstance(text, str) or not text:
+            raise ValueError(f"path must be a non-empty file name, got {describe(path)}")
+        if durability not in _SYNCHRONOUS:
+            raise ValueError(f"durability must be 'full' or 'normal', got {describe(durability)}")
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout >= 0:
+            raise ValueError(f"timeout must be a number of seconds >= 0, got {describe(timeout)}")
+        cache = check_seq(decoded_cache_events, "decoded_cache_events")
+        return _Opening(_open(cls, text, durability, timeout, cache))
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "open"
+        return f"<SqliteStore {self.path!r} {state}>"
+
+    async def __aenter__(self) -> SqliteStore:
+        return self
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Finish the calls in flight, then close the file; closing again does nothing."""
+        with self._lock:
+            self._closed = True
+            if self._stopping is None:
+                self._stopping = asyncio.ensure_future(self._stop())
+            stopping = self._stopping
+        await asyncio.shield(stopping)
+
+    async def _stop(self) -> None:
+        # The read-only reader first: the writer, closing last, checkpoints the WAL into
+        # the file and removes it.
+        try:
+            await self._reader.stop()
+        finally:
+            await self._writer.stop()
+
+    # -- running jobs --------------------------------------------------------------------
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise BackendError(f"{self._name}: the store is closed")
+
+    def _write(self, job: Any) -> asyncio.Future[Any]:
+        with self._lock:
+            self._check_open()
+            return self._writer.submit(job)
+
+    def _read(self, job: Any) -> asyncio.Future[Any]:
+        with self._lock:
+            self._check_open()
+            return self._reader.submit(job)
+
+    # -- histories -----------------------------------------------------------------------
+
+    async def append(
+        self,
+        token: WriteToken,
+        workflow_id: WorkflowId,
+        events: Sequence[Event],
+        expected_seq: int,
+    ) -> None:
+        """Append after head ``expected_seq``, atomically and durably (SPEC §6, §14)."""
+        self._check_open()
+        expected = check_append_arguments(token, workflow_id, events, expected_seq)
+        batch = tuple(events)
+        # Checked here, raised after the head check in the transaction (SPEC §6's order).
+        problem: BaseException | None = None
+        try:
+            check_batch(workflow_id, batch, expected)
+        except (TypeError, BackendError) as error:
+            problem = error
+        await self._write(partial(_append, id_bytes(workflow_id), batch, expected, problem))
+
+    async def read_history(self, workflow_id: WorkflowId) -> list[Event]:
+        """Every event in seq order; ``[]`` for an unknown workflow."""
+        self._check_open()
+        check_workflow_id(workflow_id)
+        return await self._read(partial(self._history, workflow_id, 1))  # type: ignore[no-any-return]
+
+    async def read_history_from(self, workflow_id: WorkflowId, from_seq: int) -> list[Event]:
+        """Events with ``seq >= from_seq``, in O(events returned)."""
+        self._check_open()
+        check_workflow_id(workflow_id)
+        start = min(max(check_seq(from_seq, "from_seq"), 1), _SEQ_LIMIT)
+        return await self._read(partial(self._history, workflow_id, start))  # type: ignore[no-any-return]
+
+    async def read_history_raw(self, workflow_id: WorkflowId, from_seq: int = 1) -> bytes:
+        """The stored msgpack bytes of events with ``seq >= from_seq``, undecoded: the
+        format-version byte, then the events back to back (as ``InMemoryStore``'s)."""
+        self._check_open()
+        check_workflow_id(workflow_id)
+        start = min(max(check_seq(from_seq, "from_seq"), 1), _SEQ_LIMIT)
+        bodies = await self._read(partial(_bodies, id_bytes(workflow_id), start))
+        return _msgpack.MARKER + b"".join(bodies)
+
+    def _history(
+        self, workflow_id: WorkflowId, start: int, connection: sqlite3.Connection
+    ) -> list[Event]:
+        """On the reader: events from ``start`` on, through the cache of decoded prefixes."""
+        key = id_bytes(workflow_id)
+        cached = self._cache.get(key)
+        if start > len(cached) + 1:
+            bodies = _bodies(key, start, connection)
+            return _codec.decode_stored_events(bodies, workflow_id, start)  # type: ignore[no-any-return]
+        bodies = _bodies(key, len(cached) + 1, connection)
+        if bodies:
+            fresh = _codec.decode_stored_events(bodies, workflow_id, len(cached) + 1)
+            cached = cached + fresh
+            self._cache.put(key, cached)
+        return cached[start - 1 :]
+
+    async def read_run_chain(self, workflow_id: WorkflowId) -> list[RunSummary]:
+        """One summary per run, oldest first (SPEC §8); ``[]`` for an unknown workflow."""
+        self._check_open()
+        check_workflow_id(workflow_id)
+        rows = await self._read(partial(_fetch, _RUNS, (id_bytes(workflow_id),)))
+        runs = [
+            RunSummary._trusted(
+                run_id_of(run_id),
+                None if parent is None else run_id_of(parent),
+                STATUSES[status],
+                datetime_of(started_at),
+                optional_datetime(closed_at),
+            )
+            for run_id, parent, status, started_at, closed_at in rows
+        ]
+        return order_runs(runs)
+
+    async def list_workflow_ids(self) -> list[WorkflowId]:
+        """Every workflow with an event, sorted by ``str(id)``."""
+        self._check_open()
+        rows = await self._read(partial(_fetch, "SELECT workflow_id FROM workflows ORDER BY 1", ()))
+        return [workflow_id_of(row[0]) for row in rows]
+
+    async def list_active(self) -> list[WorkflowId]:
+        """Workflows whose projected status is RUNNING, sorted by ``str(id)``."""
+        self._check_open()
+        rows = await self._read(partial(_fetch, _ACTIVE, ()))
+        return [workflow_id_of(row[0]) for row in rows]
+
+    async def query(self, filter: WorkflowFilter) -> list[WorkflowSummary]:
+        """Summaries of started workflows matching ``filter``, by ``(started_at, str(id))``."""
+        self._check_open()
+        check_filter(filter)
+        sql, parameters = _query_sql(filter)
+        rows = await self._read(partial(_fetch, sql, parameters))
+        return [
+            WorkflowSummary._trusted(
+                workflow_id_of(workflow_id),
+                workflow_type,
+                STATUSES[status],
+                datetime_of(started_at),
+                optional_datetime(ended_at),
+                None if parent is None else workflow_id_of(parent),
+            )
+            for workflow_id, workflow_type, status, started_at, ended_at, parent in rows
+        ]
+
+    # -- timers --------------------------------------------------------------------------
+
+    async def schedule_timer(
+        self, workflow_id: WorkflowId, timer_id: TimerId, fire_at: datetime
+    ) -> None:
+        """Insert or replace the timer ``(workflow_id, timer_id)``, durably."""
+        self._check_open()
+        check_workflow_id(workflow_id)
+        check_timer_id(timer_id)
+        row = (
+            id_bytes(workflow_id),
+            timer_key(timer_id),
+            micros_of(check_time(fire_at, "fire_at")),
+        )
+        await self._write(partial(_execute, _SCHEDULE_TIMER, row))
+
+    async def expired_timers(self, as_of: datetime) -> list[TimerEntry]:
+        """Timers with ``fire_at <= as_of``, by ``(fire_at, str(workflow_id), str(timer_id))``."""
+        self._check_open()
+        limit = micros_of(check_time(as_of, "as_of"))
+        rows = await self._read(partial(_fetch, _EXPIRED_TIMERS, (limit,)))
+        return [
+            TimerEntry._trusted(workflow_id_of(workflow_id), timer_id_of(timer), datetime_of(at))
+            for workflow_id, timer, at in rows
+        ]
+
+    # -- visibility ----------------------------------------------------------------------
+
+    async def record_visibility(self, record: VisibilityRecord) -> None:
+        """Insert or replace the record keyed by ``(workflow_id, run_id)``, durably."""
+        self._check_open()
+        if not isinstance(record, VisibilityRecord):
+            raise TypeError(f"record_visibility takes a VisibilityRecord, got {describe(record)}")
+        await self._write(partial(_record_visibility, record))
+
+    async def list_workflows(self, filter: ListWorkflowsFilter) -> list[VisibilityWorkflowSummary]:
+        """Matching runs by ``(start_time, str(workflow_id), str(run_id))``, then offset, limit."""
+        self._check_open()
+        where, parameters = _visibility_where(filter)
+        limit = -1 if filter.limit is None else filter.limit
+        sql = (
+            f"SELECT record FROM visibility v WHERE {where} "
+            "ORDER BY start_time, workflow_id, run_id LIMIT ? OFFSET ?"
+        )
+        rows = await self._read(partial(_fetch, sql, (*parameters, limit, filter.offset or 0)))
+        return [_msgpack.from_msgpack(row[0], VisibilityWorkflowSummary) for row in rows]
+
+    async def count_workflows(self, filter: ListWorkflowsFilter) -> int:
+        """How many runs match, ignoring pagination."""
+        self._check_open()
+        where, parameters = _visibility_where(filter)
+        sql = f"SELECT count(*) FROM visibility v WHERE {where}"
+        rows = await self._read(partial(_fetch, sql, parameters))
+        return int(rows[0][0])
+
+    # -- packages ------------------------------------------------------------------------
+
+    async def put_package(self, record: PackageRecord) -> None:
+        """Store the package row and route its workflow type to it, together."""
+        self._check_open()
+        if not isinstance(record, PackageRecord):
+            raise TypeError(f"put_package takes a PackageRecord, got {describe(record)}")
+        await self._write(partial(_put_package, record))
+
+    async def list_packages(self) -> list[PackageRecord]:
+        """Rows by ``deployed_at``, ties by ``(workflow_type, content_hash)``."""
+        self._check_open()
+        rows = await self._read(partial(_fetch, _PACKAGES, ()))
+        return [
+            PackageRecord._trusted(workflow_type, content_hash, archive, datetime_of(at))
+            for workflow_type, content_hash, archive, at in rows
+        ]
+
+    async def delete_package(self, workflow_type: str, content_hash: str) -> None:
+        """Remove that row only; absent is a no-op; routes stay."""
+        self._check_open()
+        key = (check_str(workflow_type, "workflow_type"), check_str(content_hash, "content_hash"))
+        await self._write(partial(_execute, _DELETE_PACKAGE, key))
+
+    async def put_package_route(self, workflow_type: str, content_hash: str) -> None:
+        """Insert or replace the route of ``workflow_type``."""
+        self._check_open()
+        row = (check_str(workflow_type, "workflow_type"), check_str(content_hash, "content_hash"))
+        await self._write(partial(_execute, _PUT_ROUTE, row))
+
+    async def list_package_routes(self) -> list[PackageRouteRecord]:
+        """Routes sorted by ``workflow_type``."""
+        self._check_open()
+        rows = await self._read(partial(_fetch, _ROUTES, ()))
+        return [
+            PackageRouteRecord._trusted(workflow_type, content) for workflow_type, content in rows
+        ]
+
+
+class _Opening(Coroutine[Any, Any, SqliteStore]):
+    """What ``SqliteStore.open`` returns: a coroutine (``await`` it, ``asyncio.run`` it)
+    that is also an async context manager closing the store on exit."""
+
+    __slots__ = ("_coroutine", "_store")
+
+    def __init__(self, opening: Coroutine[Any, Any, SqliteStore]) -> None:
+        self._coroutine = opening
+        self._store: SqliteStore | None = None
+
+    def send(self, value: Any) -> Any:
+        return self._coroutine.send(value)
+
+    def throw(self, *arguments: Any) -> Any:
+        return self._coroutine.throw(*arguments)
+
+    def close(self) -> None:
+        self._coroutine.close()
+
+    def __await__(self) -> Generator[Any, None, SqliteStore]:
+        return self._coroutine.__await__()
+
+    async def __aenter__(self) -> SqliteStore:
+        self._store = await self._coroutine
+        return self._store
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if self._store is not None:
+            await self._store.close()
+
+
+async def _open(
+    cls: type[SqliteStore], path: str, durability: str, timeout: float, cache: int
+) -> SqliteStore:
+    name = f"sqlite {path}"
+    location = Path(path).absolute()
+    synchronous = _SYNCHRONOUS[durability]
+    timeout_ms = round(timeout * 1000)
+
+    def describe_error(what: str, error: BaseException) -> BackendError:
+        failure = BackendError(f"{name}: {what} failed: {error}")
+        failure.__cause__ = error
+        return failure
+
+    def connect_writer() -> sqlite3.Connection:
+        if location.is_dir():
+            raise BackendError(f"{name}: is a directory, not a database file")
+        if not location.parent.is_dir():
+            raise BackendError(f"{name}: directory {location.parent} does not exist")
+        connection = _connect(location, "rw" if location.exists() else "rwc")
+        try:
+            connection.execute(f"PRAGMA busy_timeout = {timeout_ms}")
+            prepare(connection, name)
+            # Fails now, not at the first write, when the file cannot be written: a
+            # header write, rolled back (taking the write lock alone would succeed).
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            finally:
+                connection.execute("ROLLBACK")
+            configure(connection, synchronous, timeout_ms)
+        except BaseException:
+            connection.close()
+            raise
+        return connection
+
+    def connect_reader() -> sqlite3.Connection:
+        connection = _connect(location, "ro")
+        configure(connection, synchronous, timeout_ms)
+        return connection
+
+    writer = WriterThread(f"aion-store writer {path}", connect_writer, describe_error)
+    await writer.start()
+    reader = ReaderThread(f"aion-store reader {path}", connect_reader, describe_error)
+    try:
+        await reader.start()
+    except BaseException:
+        await writer.stop()
+        raise
+    return cls(path, reader, writer, cache)
+
+
+def _connect(location: Path, mode: str) -> sqlite3.Connection:
+    uri = f"{location.as_uri()}?mode={mode}"
+    return sqlite3.connect(
+        uri, uri=True, isolation_level=None, check_same_thread=False, cached_statements=256
+    )
+
+
+# -- the jobs: functions of a connection, run on the store's threads ------------------------
+
+_EVENTS_FROM = "SELECT body FROM events WHERE workflow_id = ? AND seq >= ? ORDER BY seq"
+_RUNS = (
+    "SELECT run_id, parent_run_id, status, started_at, closed_at FROM runs "
+    "WHERE workflow_id = ? ORDER BY run_index"
+)
+_ACTIVE = "SELECT workflow_id FROM workflows WHERE status = 0 ORDER BY workflow_id"
+_SCHEDULE_TIMER = "INSERT OR REPLACE INTO timers (workflow_id, timer_id, fire_at) VALUES (?, ?, ?)"
+_EXPIRED_TIMERS = (
+    "SELECT workflow_id, timer_id, fire_at FROM timers WHERE fire_at <= ? "
+    "ORDER BY fire_at, workflow_id, timer_id"
+)
+_PACKAGES = (
+    "SELECT workflow_type, content_hash, archive, deployed_at FROM packages "
+    "ORDER BY deployed_at, workflow_type, content_hash"
+)
+_DELETE_PACKAGE = "DELETE FROM packages WHERE workflow_type = ? AND content_hash = ?"
+_PUT_ROUTE = "INSERT OR REPLACE INTO package_routes (workflow_type, content_hash) VALUES (?, ?)"
+_ROUTES = "SELECT workflow_type, content_hash FROM package_routes ORDER BY workflow_type"
+
+
+def _fetch(sql: str, parameters: Sequence[Any], connection: sqlite3.Connection) -> list[Any]:
+    return connection.execute(sql, parameters).fetchall()
+
+
+def _execute(sql: str, parameters: Sequence[Any], connection: sqlite3.Connection) -> None:
+    connection.execute(sql, parameters)
+
+
+def _bodies(key: bytes, start: int, connection: sqlite3.Connection) -> list[bytes]:
+    return [row[0] for row in connection.execute(_EVENTS_FROM, (key, start))]
+
+
+_WORKFLOW_ROW = (
+    "SELECT head, status, runs, workflow_type, started_at, ended_at FROM workflows "
+    "WHERE workflow_id = ?"
+)
+_INSERT_EVENT = "INSERT INTO events (workflow_id, seq, body) VALUES (?, ?, ?)"
+_INSERT_WORKFLOW = (
+    "INSERT INTO workflows (head, status, runs, workflow_type, started_at, ended_at, "
+    "workflow_id) VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+_UPDATE_WORKFLOW = (
+    "UPDATE workflows SET head = ?, status = ?, runs = ?, workflow_type = ?, started_at = ?, "
+    "ended_at = ? WHERE workflow_id = ?"
+)
+_INSERT_RUN = (
+    "INSERT INTO runs (workflow_id, run_index, run_id, parent_run_id, status, started_at, "
+    "closed_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+_CLOSE_RUN = "UPDATE runs SET status = ?, closed_at = ? WHERE workflow_id = ? AND run_index = ?"
+_ADOPT = "INSERT OR REPLACE INTO parents (workflow_id, parent) VALUES (?, ?)"
+
+
+def _append(
+    key: bytes,
+    batch: tuple[Event, ...],
+    expected: int,
+    problem: BaseException | None,
+    connection: sqlite3.Connection,
+) -> None:
+    """On the writer, in the group's transaction: SPEC §6's append, projections included."""
+    found = connection.execute(_WORKFLOW_ROW, (key,)).fetchone()
+    head = 0 if found is None else found[0]
+    if head != expected:
+        raise SequenceConflict(expected=expected, found=head)
+    if not batch:
+        return
+    if problem is not None:
+        raise problem
+    for start in range(0, len(batch), _CHUNK):
+        chunk = batch[start : start + _CHUNK]
+        bodies = _codec.encode_event_bodies(chunk)
+        seqs = range(expected + 1 + start, expected + 1 + start + len(chunk))
+        connection.executemany(_INSERT_EVENT, zip(repeat(key), seqs, bodies))
+    row = WorkflowRow() if found is None else WorkflowRow(*found)
+    effects = project(row, batch)
+    _write_effects(connection, key, effects, fresh=found is None)
+
+
+def _write_effects(
+    connection: sqlite3.Connection, key: bytes, effects: Effects, *, fresh: bool
+) -> None:
+    row = effects.row
+    values = (row.head, row.status, row.runs, row.workflow_type, row.started_at, row.ended_at, key)
+    connection.execute(_INSERT_WORKFLOW if fresh else _UPDATE_WORKFLOW, values)
+    end = effects.closed_run
+    if end is not None:
+        connection.execute(_CLOSE_RUN, (end.status, end.closed_at, key, end.index))
+    if effects.new_runs:
+        connection.executemany(
+            _INSERT_RUN,
+            [
+                (
+                    key,
+                    run.index,
+                    run.run_id,
+                    run.parent_run_id,
+                    run.status,
+                    run.started_at,
+                    run.closed_at,
+                )
+                for run in effects.new_runs
+            ],
+        )
+    if effects.children:
+        connection.executemany(_ADOPT, [(child, key) for child in effects.children])
+
+
+def _query_sql(filter: WorkflowFilter) -> tuple[str, list[Any]]:
+    conditions = ["w.started_at IS NOT NULL"]
+    parameters: list[Any] = []
+    if filter.workflow_type is not None:
+        conditions.append("w.workflow_type = ?")
+        parameters.append(filter.workflow_type)
+    if filter.status is not None:
+        conditions.append("w.status = ?")
+        parameters.append(status_code(filter.status))
+    if filter.started_after is not None:
+        conditions.append("w.started_at >= ?")
+        parameters.append(micros_of(filter.started_after))
+    if filter.started_before is not None:
+        conditions.append("w.started_at <= ?")
+        parameters.append(micros_of(filter.started_before))
+    if filter.parent is not None:
+        conditions.append("p.parent = ?")
+        parameters.append(id_bytes(filter.parent))
+    sql = (
+        "SELECT w.workflow_id, w.workflow_type, w.status, w.started_at, w.ended_at, p.parent "
+        "FROM workflows w LEFT JOIN parents p ON p.workflow_id = w.workflow_id "
+        f"WHERE {' AND '.join(conditions)} ORDER BY w.started_at, w.workflow_id"
+    )
+    return sql, parameters
+
+
+def _record_visibility(record: VisibilityRecord, connection: sqlite3.Connection) -> None:
+    key = (id_bytes(record.workflow_id), id_bytes(record.run_id))
+    summary = VisibilityWorkflowSummary.from_record(record)
+    connection.execute(
+        "INSERT OR REPLACE INTO visibility (workflow_id, run_id, workflow_type, status, "
+        "start_time, close_time, record) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (
+            *key,
+            record.workflow_type,
+            status_code(record.status),
+            micros_of(record.start_time),
+            optional_micros(record.close_time),
+            _msgpack.to_msgpack(summary),
+        ),
+    )
+    connection.execute(
+        "DELETE FROM visibility_attributes WHERE workflow_id = ? AND run_id = ?", key
+    )
+    connection.execute("DELETE FROM visibility_keywords WHERE workflow_id = ? AND run_id = ?", key)
+    attributes = record.search_attributes
+    connection.executemany(
+        "INSERT INTO visibility_attributes (workflow_id, run_id, name, kind, value) "
+        "VALUES (?, ?, ?, ?, ?)",
+        [(*key, name, *attribute_value(value)) for name, value in attributes.items()],
+    )
+    connection.executemany(
+        "INSERT INTO visibility_keywords (workflow_id, run_id, name, keyword) VALUES (?, ?, ?, ?)",
+        [
+            (*key, name, keyword)
+            for name, value in attributes.items()
+            for keyword in keywords(value)
+        ],
+    )
+
+
+def _visibility_where(filter: ListWorkflowsFilter) -> tuple[str, list[Any]]:
+    if not isinstance(filter, ListWorkflowsFilter):
+        raise TypeError(f"expected a ListWorkflowsFilter, got {describe(filter)}")
+    conditions = ["1"]
+    parameters: list[Any] = []
+    for column, operator, value in (
+        ("workflow_type", "=", filter.workflow_type),
+        ("status", "=", None if filter.status is None else status_code(filter.status)),
+        ("start_time", ">=", optional_micros(filter.started_after)),
+        ("start_time", "<=", optional_micros(filter.started_before)),
+        ("close_time", ">=", optional_micros(filter.closed_after)),
+        ("close_time", "<=", optional_micros(filter.closed_before)),
+    ):
+        if value is not None:
+            conditions.append(f"v.{column} {operator} ?")
+            parameters.append(value)
+    owner = "workflow_id = v.workflow_id AND run_id = v.run_id"
+    for predicate in filter.search_attributes:
+        found = condition(predicate)
+        if found is None:
+            conditions.append("0")
+        elif found.operator == "contains":
+            conditions.append(
+                f"EXISTS (SELECT 1 FROM visibility_keywords WHERE {owner} "
+                "AND name = ? AND keyword = ?)"
+            )
+            parameters += [found.name, found.operand]
+        else:
+            conditions.append(
+                f"EXISTS (SELECT 1 FROM visibility_attributes WHERE {owner} "
+                f"AND name = ? AND kind = ? AND value {found.operator} ?)"
+            )
+            parameters += [found.name, found.kind, found.operand]
+    return " AND ".join(conditions), parameters
+
+
+def _put_package(record: PackageRecord, connection: sqlite3.Connection) -> None:
+    connection.execute(
+        "INSERT OR REPLACE INTO packages (workflow_type, content_hash, archive, deployed_at) "
+        "VALUES (?, ?, ?, ?)",
+        (record.workflow_type, record.content_hash, record.archive, micros_of(record.deployed_at)),
+    )
+    connection.execute(_PUT_ROUTE, (record.workflow_type, record.content_hash))
