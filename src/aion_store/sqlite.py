@@ -36,7 +36,7 @@ from typing import Any, Literal
 from aion_store import _select
 from aion_store._fields import check_str, describe
 from aion_store._sql.cache import HistoryCache
-from aion_store._sql.projection import Effects, WorkflowRow, project
+from aion_store._sql.projection import WorkflowRow, apply, delta
 from aion_store._sql.rows import (
     STATUSES,
     datetime_of,
@@ -560,38 +560,61 @@ def _append(
         bodies = _codec.encode_event_bodies(chunk)
         seqs = range(expected + 1 + start, expected + 1 + start + len(chunk))
         connection.executemany(_INSERT_EVENT, zip(repeat(key), seqs, bodies))
-    row = WorkflowRow() if found is None else WorkflowRow(*found)
-    effects = project(row, batch)
-    _write_effects(connection, key, effects, fresh=found is None)
-
-
-def _write_effects(
-    connection: sqlite3.Connection, key: bytes, effects: Effects, *, fresh: bool
-) -> None:
-    row = effects.row
-    values = (row.head, row.status, row.runs, row.workflow_type, row.started_at, row.ended_at, key)
-    connection.execute(_INSERT_WORKFLOW if fresh else _UPDATE_WORKFLOW, values)
-    end = effects.closed_run
-    if end is not None:
-        connection.execute(_CLOSE_RUN, (end.status, end.closed_at, key, end.index))
-    if effects.new_runs:
+    row = WorkflowRow() if found is None else _workflow_row(*found)
+    runs_before = row.runs
+    change = delta(batch)
+    ended = apply(row, change)
+    values = (
+        row.head,
+        status_code(row.status),
+        row.runs,
+        row.workflow_type,
+        optional_micros(row.started_at),
+        optional_micros(row.ended_at),
+        key,
+    )
+    connection.execute(_INSERT_WORKFLOW if found is None else _UPDATE_WORKFLOW, values)
+    if ended is not None and change.end_of_current is not None:
+        end = change.end_of_current
+        connection.execute(
+            _CLOSE_RUN, (status_code(end.status), micros_of(end.closed_at), key, ended)
+        )
+    if change.new_runs:
         connection.executemany(
             _INSERT_RUN,
             [
                 (
                     key,
-                    run.index,
-                    run.run_id,
-                    run.parent_run_id,
-                    run.status,
-                    run.started_at,
-                    run.closed_at,
+                    runs_before + index,
+                    id_bytes(run.run_id),
+                    None if run.parent_run_id is None else id_bytes(run.parent_run_id),
+                    status_code(run.status),
+                    micros_of(run.started_at),
+                    optional_micros(run.closed_at),
                 )
-                for run in effects.new_runs
+                for index, run in enumerate(change.new_runs)
             ],
         )
-    if effects.children:
-        connection.executemany(_ADOPT, [(child, key) for child in effects.children])
+    if change.children:
+        connection.executemany(_ADOPT, [(id_bytes(child), key) for child in change.children])
+
+
+def _workflow_row(
+    head: int,
+    status: int,
+    runs: int,
+    workflow_type: str | None,
+    started_at: int | None,
+    ended_at: int | None,
+) -> WorkflowRow:
+    return WorkflowRow(
+        head,
+        STATUSES[status],
+        runs,
+        workflow_type,
+        optional_datetime(started_at),
+        optional_datetime(ended_at),
+    )
 
 
 def _query_sql(filter: WorkflowFilter) -> tuple[str, list[Any]]:
