@@ -226,7 +226,7 @@ class VisibilityIndex:
         return self._sorted
 
     def list(self, filter: ListWorkflowsFilter) -> list[VisibilityWorkflowSummary]:
-        _check_filter(filter)
+        check_list_filter(filter)
         matches = filter.matches
         rows = [row for row in self._ordered() if matches(row)]
         start = filter.offset or 0
@@ -234,11 +234,13 @@ class VisibilityIndex:
         return rows[start:end]
 
     def count(self, filter: ListWorkflowsFilter) -> int:
-        _check_filter(filter)
+        check_list_filter(filter)
         matches = filter.matches
         return sum(1 for row in self._rows.values() if matches(row))
 
 
-def _check_filter(filter: object) -> None:
+def check_list_filter(filter: object) -> ListWorkflowsFilter:
+    """``filter`` itself, or the ``TypeError`` every store raises for anything else."""
     if not isinstance(filter, ListWorkflowsFilter):
         raise TypeError(f"expected a ListWorkflowsFilter, got {describe(filter)}")
+    return filter

@@ -9,6 +9,7 @@ history costs one indexed query that returns no rows plus a list copy.
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 
 from aion_store.events import Event
@@ -18,15 +19,15 @@ __all__ = ["HistoryCache"]
 
 class HistoryCache:
     """Decoded history prefixes by workflow key, least recently read evicted first,
-    holding at most ``capacity`` events in all (0: nothing is kept). Not thread-safe:
-    one reader owns it."""
+    holding at most ``capacity`` events in all (0: nothing is kept). Thread-safe."""
 
-    __slots__ = ("_entries", "_size", "capacity")
+    __slots__ = ("_entries", "_lock", "_size", "capacity")
 
     def __init__(self, capacity: int) -> None:
         self.capacity = capacity
         self._entries: OrderedDict[bytes, list[Event]] = OrderedDict()
         self._size = 0
+        self._lock = threading.Lock()
 
     def __len__(self) -> int:
         """How many events are kept."""
@@ -34,21 +35,23 @@ class HistoryCache:
 
     def get(self, key: bytes) -> list[Event]:
         """The cached prefix of ``key``'s history (``[]`` when none); do not mutate it."""
-        events = self._entries.get(key)
-        if events is None:
-            return []
-        self._entries.move_to_end(key)
-        return events
+        with self._lock:
+            events = self._entries.get(key)
+            if events is None:
+                return []
+            self._entries.move_to_end(key)
+            return events
 
     def put(self, key: bytes, events: list[Event]) -> None:
         """Keep ``events`` (the whole prefix from seq 1) as ``key``'s history."""
-        old = self._entries.pop(key, None)
-        if old is not None:
-            self._size -= len(old)
-        if not events or len(events) > self.capacity:
-            return
-        self._entries[key] = events
-        self._size += len(events)
-        while self._size > self.capacity:
-            _, evicted = self._entries.popitem(last=False)
-            self._size -= len(evicted)
+        with self._lock:
+            old = self._entries.pop(key, None)
+            if old is not None:
+                self._size -= len(old)
+            if not events or len(events) > self.capacity:
+                return
+            self._entries[key] = events
+            self._size += len(events)
+            while self._size > self.capacity:
+                _, evicted = self._entries.popitem(last=False)
+                self._size -= len(evicted)
