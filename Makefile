@@ -6,14 +6,14 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run demo test check test-compiled test-pure release-check bench lint typecheck clean
+.PHONY: setup run demo test check test-compiled test-pure release-check bench lint typecheck clean postgres-binaries
 
 setup: $(STAMP)
 
 $(STAMP): pyproject.toml setup.py src/aion_store/_core.pyx
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip "setuptools>=77" "Cython>=3.0,<4"
-	AION_STORE_REQUIRE_EXTENSION=1 $(BIN)/python -m pip install --quiet -e '.[test,bench,plot,peers,release]'
+	AION_STORE_REQUIRE_EXTENSION=1 $(BIN)/python -m pip install --quiet -e '.[test,bench,plot,peers,release,postgres]'
 	touch $(STAMP)
 
 # The main job: the benchmark report (a progress bar, then the table).
@@ -29,11 +29,15 @@ test: test-compiled test-pure release-check
 # The suite on both paths only (the quick loop while developing).
 check: test-compiled test-pure
 
-test-compiled: $(STAMP)
+# Server binaries for the PostgresStore tests (they start their own throwaway server).
+postgres-binaries:
+	@.ci/ensure-postgres.sh
+
+test-compiled: $(STAMP) postgres-binaries
 	@echo "=== aion-store tests: compiled core ==="
 	AION_STORE_EXPECT=compiled $(BIN)/python -m pytest -q tests
 
-test-pure: $(STAMP)
+test-pure: $(STAMP) postgres-binaries
 	@echo "=== aion-store tests: pure-Python path (AION_STORE_PURE=1) ==="
 	AION_STORE_PURE=1 AION_STORE_EXPECT=pure $(BIN)/python -m pytest -q tests
 

@@ -43,3 +43,51 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     kwargs: dict[str, Any] = {name: pyfuncitem.funcargs[name] for name in names}
     asyncio.run(function(**kwargs))
     return True
+
+
+# -- a throwaway PostgreSQL server for the PostgresStore tests --------------------------------
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").lower() not in ("", "0", "false")
+
+
+def start_postgres(**settings: str) -> Any:
+    """A fresh server (tests/postgres_server.py). Without server binaries the test skips,
+    with one line saying what to install; under CI=true that is a failure instead."""
+    from postgres_server import PostgresServer, ServerUnavailable
+
+    try:
+        return PostgresServer.start(**settings)
+    except ServerUnavailable as error:
+        if _in_ci():
+            pytest.fail(f"CI=true and no PostgreSQL server could be started: {error}")
+        pytest.skip(str(error).splitlines()[0])
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Any:
+    """One server for the session (tests that crash a server start their own)."""
+    try:
+        import asyncpg  # noqa: F401
+    except ImportError:
+        reason = "asyncpg is not installed: pip install 'aion-store[postgres]'"
+        if _in_ci():
+            pytest.fail(f"CI=true and {reason}")
+        pytest.skip(reason)
+    server = start_postgres()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def postgres_dsn(postgres_server: Any) -> str:
+    return str(postgres_server.dsn)
+
+
+@pytest.fixture
+def schema() -> str:
+    """A schema name no other test uses."""
+    import uuid
+
+    return f"t_{uuid.uuid4().hex[:16]}"

@@ -81,10 +81,12 @@ def test_the_conformance_suite_is_reachable_lazily_from_the_top() -> None:
 
 
 def test_the_durable_stores_are_reachable_lazily_from_the_top() -> None:
+    from aion_store.postgres import PostgresStore
     from aion_store.sqlite import SqliteStore
 
     assert aion_store.SqliteStore is SqliteStore
-    assert "SqliteStore" in aion_store.__all__
+    assert aion_store.PostgresStore is PostgresStore
+    assert {"SqliteStore", "PostgresStore"} <= set(aion_store.__all__)
 
 
 def test_the_package_is_typed() -> None:

@@ -28,13 +28,14 @@ from aion_store import WorkflowId
 WRITER = Path(__file__).with_name("store_writer.py")
 
 
-@pytest.fixture(params=["sqlite"])
+@pytest.fixture(params=["sqlite", "postgres"])
 def store_address(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh, empty store of each durable kind, as ``store_writer.py`` names it."""
     if request.param == "sqlite":
         yield str(tmp_path / "engine.db")
         return
-    raise AssertionError(request.param)
+    dsn = request.getfixturevalue("postgres_dsn")
+    yield f"{dsn}#{request.getfixturevalue('schema')}"
 
 
 async def open_store(address: str) -> Any:

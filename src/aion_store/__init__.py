@@ -59,6 +59,7 @@ from aion_store.wire import from_json, from_msgpack, to_json, to_msgpack
 
 if TYPE_CHECKING:
     from aion_store.conformance import run_event_store_suite
+    from aion_store.postgres import PostgresStore
     from aion_store.sqlite import SqliteStore
 
 __all__ = [
@@ -81,6 +82,7 @@ __all__ = [
     "PackageVersion",
     "Payload",
     "PayloadError",
+    "PostgresStore",
     "ReadableEventStore",
     "RunId",
     "RunSummary",
@@ -134,4 +136,8 @@ def __getattr__(name: str) -> Any:
         from aion_store.sqlite import SqliteStore
 
         return SqliteStore
+    if name == "PostgresStore":
+        from aion_store.postgres import PostgresStore
+
+        return PostgresStore
     raise AttributeError(f"module 'aion_store' has no attribute {name!r}")
