@@ -467,3 +467,34 @@ async def test_visibility_predicates_run_in_sql_with_strict_types(
                 predicate
             )
             assert await store.count_workflows(chosen) == await memory.count_workflows(chosen)
+
+
+# -- read-only use and paged queries ------------------------------------------------------------
+
+
+async def test_query_pages_are_the_query_in_order_with_event_counts(
+    postgres_dsn: str, schema: str
+) -> None:
+    from test_sqlite import fill_for_pages, pages
+
+    async with PostgresStore.connect(postgres_dsn, schema=schema) as store:
+        expected = await fill_for_pages(store)
+        for limit in (1, 7, 25, 100):
+            assert await pages(store, WorkflowFilter(), limit) == expected
+
+
+async def test_a_read_only_store_reads_and_refuses_writes(postgres_dsn: str, schema: str) -> None:
+    async with PostgresStore.connect(postgres_dsn, schema=schema) as store:
+        await fill(store)
+        written = await snapshot(store)
+    before = await schema_state(postgres_dsn, schema)
+    async with PostgresStore.connect(postgres_dsn, schema=schema, read_only=True) as store:
+        assert await snapshot(store) == written
+        with pytest.raises(BackendError, match="opened read-only"):
+            await store.append(TOKEN, WorkflowId.new_v4(), [], 0)
+        with pytest.raises(BackendError, match="opened read-only"):
+            await store.put_package_route("x", "y")
+    assert await schema_state(postgres_dsn, schema) == before
+    with pytest.raises(BackendError, match="holds no aion-store store"):
+        await PostgresStore.connect(postgres_dsn, schema=schema + "_missing", read_only=True)
+    assert await schema_state(postgres_dsn, schema + "_missing") == []

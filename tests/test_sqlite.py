@@ -629,3 +629,83 @@ def test_raw_history_is_the_in_memory_bytes(directory: Path) -> None:
             assert from_msgpack(await store.read_history_raw(workflow_id), list[Event]) == events
 
     asyncio.run(check())
+
+
+# -- read-only opening and paged queries (what the command line uses) ---------------------------
+
+
+async def fill_for_pages(store: Any) -> list[tuple[Any, int]]:
+    """25 workflows, start times with ties, 1-4 events each; return (summary, head) in
+    query order, as the store answers ``query``."""
+    heads = {}
+    for index in range(25):
+        workflow_id = WorkflowId.new_v4()
+        count = 1 + index % 4
+        events = [started(workflow_id, at=AT + timedelta(seconds=index // 3))]
+        events += [signal(workflow_id, seq) for seq in range(2, count + 1)]
+        await store.append(TOKEN, workflow_id, events, 0)
+        heads[workflow_id] = count
+    return [
+        (summary, heads[summary.workflow_id]) for summary in await store.query(WorkflowFilter())
+    ]
+
+
+async def pages(store: Any, chosen: WorkflowFilter, limit: int) -> list[tuple[Any, int]]:
+    found: list[tuple[Any, int]] = []
+    after = None
+    while True:
+        page = await store.query_page(chosen, after, limit)
+        assert len(page) <= limit
+        found += page
+        if len(page) < limit:
+            return found
+        after = (page[-1][0].started_at, page[-1][0].workflow_id)
+
+
+async def test_query_pages_are_the_query_in_order_with_event_counts(directory: Path) -> None:
+    async with SqliteStore.open(directory / "pages.db") as store:
+        expected = await fill_for_pages(store)
+        for limit in (1, 7, 25, 100):
+            assert await pages(store, WorkflowFilter(), limit) == expected
+        running = WorkflowFilter(
+            status=WorkflowStatus.RUNNING, started_after=AT + timedelta(seconds=2)
+        )
+        assert [s for s, _ in await pages(store, running, 4)] == await store.query(running)
+
+
+async def test_a_read_only_store_reads_and_refuses_writes(directory: Path) -> None:
+    path = directory / "ro.db"
+    async with SqliteStore.open(path) as store:
+        await fill(store)
+        written = await snapshot(store)
+    before = digest(path)
+    async with SqliteStore.open(path, read_only=True) as store:
+        assert store.read_only
+        assert await snapshot(store) == written
+        for method, arguments in CALLS:
+            if method in (
+                "append",
+                "schedule_timer",
+                "record_visibility",
+                "put_package",
+                "delete_package",
+                "put_package_route",
+            ):
+                with pytest.raises(BackendError, match="opened read-only"):
+                    await getattr(store, method)(*arguments)
+    assert digest(path) == before
+
+
+@pytest.mark.parametrize("kind", ["missing", "empty", "foreign"])
+async def test_read_only_never_creates_a_store(directory: Path, kind: str) -> None:
+    path = directory / "x.db"
+    if kind == "empty":
+        path.write_bytes(b"")
+    elif kind == "foreign":
+        foreign_database(path)
+    listing = sorted(os.listdir(directory))
+    with pytest.raises(BackendError):
+        await SqliteStore.open(path, read_only=True)
+    assert sorted(os.listdir(directory)) == listing
+    if kind == "empty":
+        assert path.read_bytes() == b""

@@ -32,7 +32,7 @@ from typing import Any
 from aion_store import _select
 from aion_store._fields import describe
 from aion_store._postgres.group import GroupCommit
-from aion_store._postgres.schema import SCHEMA_VERSION, prepare, quote
+from aion_store._postgres.schema import SCHEMA_VERSION, check_current, prepare, quote
 from aion_store._sql.opening import Opening, check_timeout
 from aion_store._sql.projection import delta
 from aion_store._sql.rows import (
@@ -129,9 +129,11 @@ class PostgresStore(SqlStore):
 
     __slots__ = ("_appends", "_pool", "_sql", "schema")
 
-    def __init__(self, pool: Any, schema: str, lanes: int, cache: int) -> None:
+    def __init__(
+        self, pool: Any, schema: str, lanes: int, cache: int, *, read_only: bool = False
+    ) -> None:
         # Use PostgresStore.connect(): it creates the pool and checks the schema.
-        super().__init__(f"postgresql schema {schema!r}", _codec, cache)
+        super().__init__(f"postgresql schema {schema!r}", _codec, cache, read_only=read_only)
         self.schema = schema
         self._pool = pool
         self._sql = _Statements(quote(schema))
@@ -149,6 +151,7 @@ class PostgresStore(SqlStore):
         max_connections: int = 10,
         timeout: float = 60.0,
         decoded_cache_events: int = DEFAULT_DECODED_CACHE_EVENTS,
+        read_only: bool = False,
     ) -> Opening[PostgresStore]:
         """Connect a pool to ``dsn`` and use ``schema``, creating it (or migrating it
         forward) when needed. Await the result, or use it as ``async with``.
@@ -156,6 +159,8 @@ class PostgresStore(SqlStore):
         ``timeout`` bounds every statement (seconds); ``decoded_cache_events`` bounds the
         decoded histories kept between reads. A schema that is not an aion-store schema,
         or of a newer version, is a ``BackendError`` and is left untouched.
+        ``read_only=True`` uses an existing schema of this version for reading only:
+        nothing is created, migrated or written (every write is a BackendError).
         """
         if not isinstance(dsn, str) or not dsn:
             raise TypeError(f"dsn must be a non-empty str, got {describe(dsn)}")
@@ -172,7 +177,7 @@ class PostgresStore(SqlStore):
             )
         timeout = check_timeout(timeout)
         cache = check_seq(decoded_cache_events, "decoded_cache_events")
-        return Opening(_connect(cls, dsn, schema, low, high, timeout, cache))
+        return Opening(_connect(cls, dsn, schema, low, high, timeout, cache, bool(read_only)))
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open"
@@ -276,18 +281,31 @@ class PostgresStore(SqlStore):
         return [workflow_id_of(row[0]) for row in await self._fetch("list", sql)]
 
     async def _query(self, filter: WorkflowFilter) -> list[WorkflowSummary]:
-        sql, parameters = self._sql.query(filter)
+        rows = await self._query_rows(*self._sql.query(filter))
+        return [summary for summary, _ in rows]
+
+    async def _query_page(
+        self, filter: WorkflowFilter, after: tuple[datetime, WorkflowId] | None, limit: int
+    ) -> list[tuple[WorkflowSummary, int]]:
+        return await self._query_rows(*self._sql.query(filter, after, limit))
+
+    async def _query_rows(
+        self, sql: str, parameters: list[Any]
+    ) -> list[tuple[WorkflowSummary, int]]:
         rows = await self._fetch("query", sql, *parameters)
         return [
-            WorkflowSummary._trusted(
-                workflow_id_of(workflow_id),
-                workflow_type.decode("utf-8"),
-                STATUSES[status],
-                started_at,
-                ended_at,
-                None if parent is None else workflow_id_of(parent),
+            (
+                WorkflowSummary._trusted(
+                    workflow_id_of(workflow_id),
+                    workflow_type.decode("utf-8"),
+                    STATUSES[status],
+                    started_at,
+                    ended_at,
+                    None if parent is None else workflow_id_of(parent),
+                ),
+                head,
             )
-            for workflow_id, workflow_type, status, started_at, ended_at, parent in rows
+            for workflow_id, workflow_type, status, started_at, ended_at, parent, head in rows
         ]
 
     # -- timers --------------------------------------------------------------------------
@@ -387,6 +405,7 @@ async def _connect(
     high: int,
     timeout: float,
     cache: int,
+    read_only: bool,
 ) -> PostgresStore:
     name = f"postgresql schema {schema!r}"
     try:
@@ -404,14 +423,17 @@ async def _connect(
         raise BackendError(f"{name}: connect failed: {error}") from error
     try:
         async with pool.acquire() as connection:
-            await prepare(connection, schema, name)
+            if read_only:
+                await check_current(connection, schema, name)
+            else:
+                await prepare(connection, schema, name)
     except BaseException as error:
         await pool.close()
         if isinstance(error, _FAILURES):
             raise BackendError(f"{name}: prepare the schema failed: {error}") from error
         raise
     # Appends hold at most half the pool; reads get the rest.
-    return cls(pool, schema, max(1, high // 2), cache)
+    return cls(pool, schema, max(1, high // 2), cache, read_only=read_only)
 
 
 class _Statements:
@@ -469,7 +491,14 @@ class _Statements:
             f"SELECT workflow_type, content_hash FROM {s}.package_routes ORDER BY workflow_type"
         )
 
-    def query(self, filter: WorkflowFilter) -> tuple[str, list[Any]]:
+    def query(
+        self,
+        filter: WorkflowFilter,
+        after: tuple[datetime, WorkflowId] | None = None,
+        limit: int | None = None,
+    ) -> tuple[str, list[Any]]:
+        """The query of ``filter`` in ``query`` order (rows after ``after``, at most
+        ``limit``), each row with the workflow's head last."""
         s = self.schema
         conditions = ["w.started_at IS NOT NULL"]
         parameters: list[Any] = []
@@ -492,12 +521,18 @@ class _Statements:
                 f"w.workflow_id IN (SELECT child FROM {s}.children WHERE workflow_id = {parent})"
             )
             conditions.append(f"p.parent = {parent}")
+        if after is not None:
+            started, workflow_id = parameter(after[0]), parameter(id_bytes(after[1]))
+            conditions.append(f"(w.started_at, w.workflow_id) > ({started}, {workflow_id})")
         sql = (
             "SELECT w.workflow_id, w.workflow_type, w.status, w.started_at, w.ended_at, "
-            f"p.parent FROM {s}.workflows w LEFT JOIN LATERAL (SELECT c.workflow_id AS parent "
-            f"FROM {s}.children c WHERE c.child = w.workflow_id ORDER BY c.named DESC LIMIT 1) "
-            f"p ON true WHERE {' AND '.join(conditions)} ORDER BY w.started_at, w.workflow_id"
+            f"p.parent, w.head FROM {s}.workflows w LEFT JOIN LATERAL (SELECT c.workflow_id "
+            f"AS parent FROM {s}.children c WHERE c.child = w.workflow_id ORDER BY c.named "
+            f"DESC LIMIT 1) p ON true WHERE {' AND '.join(conditions)} "
+            "ORDER BY w.started_at, w.workflow_id"
         )
+        if limit is not None:
+            sql += f" LIMIT {parameter(limit)}"
         return sql, parameters
 
 

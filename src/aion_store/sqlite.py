@@ -50,7 +50,7 @@ from aion_store._sql.rows import (
 )
 from aion_store._sql.store import SqlStore
 from aion_store._sql.visibility import attribute_value, condition, keywords
-from aion_store._sqlite.schema import SCHEMA_VERSION, configure, prepare
+from aion_store._sqlite.schema import SCHEMA_VERSION, check_current, configure, prepare
 from aion_store._sqlite.threads import ReaderThread, WriterThread
 from aion_store._validate import check_seq
 from aion_store.error import BackendError, SequenceConflict
@@ -90,9 +90,11 @@ class SqliteStore(SqlStore):
 
     __slots__ = ("_reader", "_writer", "path")
 
-    def __init__(self, path: str, reader: ReaderThread, writer: WriterThread, cache: int) -> None:
+    def __init__(
+        self, path: str, reader: ReaderThread, writer: WriterThread | None, cache: int
+    ) -> None:
         # Use SqliteStore.open(): it creates the threads and checks the file.
-        super().__init__(f"sqlite {path}", _codec, cache)
+        super().__init__(f"sqlite {path}", _codec, cache, read_only=writer is None)
         self.path = path
         self._reader = reader
         self._writer = writer
@@ -105,6 +107,7 @@ class SqliteStore(SqlStore):
         durability: Durability = "full",
         timeout: float = 5.0,
         decoded_cache_events: int = DEFAULT_DECODED_CACHE_EVENTS,
+        read_only: bool = False,
     ) -> Opening[SqliteStore]:
         """Open the store in the file at ``path``, creating it when it is missing.
 
@@ -112,6 +115,8 @@ class SqliteStore(SqlStore):
         waits for another connection's lock before it fails; ``decoded_cache_events``
         bounds the decoded histories kept between reads. A file that is not an
         aion-store database, or one of a newer schema, is a ``BackendError``.
+        ``read_only=True`` opens an existing store of this schema version for reading
+        only: nothing is created, migrated or written (every write is a BackendError).
         """
         if not isinstance(path, (str, os.PathLike)):
             raise TypeError(f"path must be a str or os.PathLike, got {describe(path)}")
@@ -122,7 +127,7 @@ class SqliteStore(SqlStore):
             raise ValueError(f"durability must be 'full' or 'normal', got {describe(durability)}")
         timeout = check_timeout(timeout)
         cache = check_seq(decoded_cache_events, "decoded_cache_events")
-        return Opening(_open(cls, text, durability, timeout, cache))
+        return Opening(_open(cls, text, durability, timeout, cache, bool(read_only)))
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open"
@@ -134,11 +139,14 @@ class SqliteStore(SqlStore):
         try:
             await self._reader.stop()
         finally:
-            await self._writer.stop()
+            if self._writer is not None:
+                await self._writer.stop()
 
     def _write(self, job: Any) -> asyncio.Future[Any]:
         with self._lock:  # against a close() from another thread
             self._check_open()
+            if self._writer is None:
+                raise BackendError(f"{self._name}: the store was opened read-only")
             return self._writer.submit(job)
 
     def _read(self, job: Any) -> asyncio.Future[Any]:
@@ -181,17 +189,28 @@ class SqliteStore(SqlStore):
         return [workflow_id_of(row[0]) for row in rows]
 
     async def _query(self, filter: WorkflowFilter) -> list[WorkflowSummary]:
-        rows = await self._fetch(*_query_sql(filter))
+        return [summary for summary, _ in await self._query_rows(_query_sql(filter))]
+
+    async def _query_page(
+        self, filter: WorkflowFilter, after: tuple[datetime, WorkflowId] | None, limit: int
+    ) -> list[tuple[WorkflowSummary, int]]:
+        return await self._query_rows(_query_sql(filter, after, limit))
+
+    async def _query_rows(self, query: tuple[str, list[Any]]) -> list[tuple[WorkflowSummary, int]]:
+        rows = await self._fetch(*query)
         return [
-            WorkflowSummary._trusted(
-                workflow_id_of(workflow_id),
-                workflow_type,
-                STATUSES[status],
-                datetime_of(started_at),
-                optional_datetime(ended_at),
-                None if parent is None else workflow_id_of(parent),
+            (
+                WorkflowSummary._trusted(
+                    workflow_id_of(workflow_id),
+                    workflow_type,
+                    STATUSES[status],
+                    datetime_of(started_at),
+                    optional_datetime(ended_at),
+                    None if parent is None else workflow_id_of(parent),
+                ),
+                head,
             )
-            for workflow_id, workflow_type, status, started_at, ended_at, parent in rows
+            for workflow_id, workflow_type, status, started_at, ended_at, parent, head in rows
         ]
 
     # -- timers --------------------------------------------------------------------------
@@ -255,7 +274,12 @@ class SqliteStore(SqlStore):
 
 
 async def _open(
-    cls: type[SqliteStore], path: str, durability: str, timeout: float, cache: int
+    cls: type[SqliteStore],
+    path: str,
+    durability: str,
+    timeout: float,
+    cache: int,
+    read_only: bool,
 ) -> SqliteStore:
     name = f"sqlite {path}"
     location = Path(path).absolute()
@@ -290,17 +314,28 @@ async def _open(
         return connection
 
     def connect_reader() -> sqlite3.Connection:
+        if read_only and not location.is_file():
+            raise BackendError(f"{name}: no such database file")
         connection = _connect(location, "ro")
-        configure(connection, synchronous, timeout_ms)
+        try:
+            configure(connection, synchronous, timeout_ms)
+            if read_only:
+                check_current(connection, name)
+        except BaseException:
+            connection.close()
+            raise
         return connection
 
-    writer = WriterThread(f"aion-store writer {path}", connect_writer, describe_error)
-    await writer.start()
+    writer = None
+    if not read_only:
+        writer = WriterThread(f"aion-store writer {path}", connect_writer, describe_error)
+        await writer.start()
     reader = ReaderThread(f"aion-store reader {path}", connect_reader, describe_error)
     try:
         await reader.start()
     except BaseException:
-        await writer.stop()
+        if writer is not None:
+            await writer.stop()
         raise
     return cls(path, reader, writer, cache)
 
@@ -447,7 +482,11 @@ def _workflow_row(
     )
 
 
-def _query_sql(filter: WorkflowFilter) -> tuple[str, list[Any]]:
+def _query_sql(
+    filter: WorkflowFilter, after: tuple[datetime, WorkflowId] | None = None, limit: int = -1
+) -> tuple[str, list[Any]]:
+    """The query of ``filter`` in ``query`` order (rows after ``after``, at most
+    ``limit``), each row with the workflow's head last."""
     conditions = ["w.started_at IS NOT NULL"]
     parameters: list[Any] = []
     if filter.workflow_type is not None:
@@ -465,12 +504,15 @@ def _query_sql(filter: WorkflowFilter) -> tuple[str, list[Any]]:
     if filter.parent is not None:
         conditions.append("p.parent = ?")
         parameters.append(id_bytes(filter.parent))
+    if after is not None:
+        conditions.append("(w.started_at, w.workflow_id) > (?, ?)")
+        parameters += [micros_of(after[0]), id_bytes(after[1])]
     sql = (
-        "SELECT w.workflow_id, w.workflow_type, w.status, w.started_at, w.ended_at, p.parent "
-        "FROM workflows w LEFT JOIN parents p ON p.workflow_id = w.workflow_id "
-        f"WHERE {' AND '.join(conditions)} ORDER BY w.started_at, w.workflow_id"
+        "SELECT w.workflow_id, w.workflow_type, w.status, w.started_at, w.ended_at, p.parent, "
+        "w.head FROM workflows w LEFT JOIN parents p ON p.workflow_id = w.workflow_id "
+        f"WHERE {' AND '.join(conditions)} ORDER BY w.started_at, w.workflow_id LIMIT ?"
     )
-    return sql, parameters
+    return sql, [*parameters, limit]
 
 
 def _record_visibility(record: VisibilityRecord, connection: sqlite3.Connection) -> None:

@@ -20,7 +20,7 @@ from typing import Any
 
 from aion_store.error import BackendError
 
-__all__ = ["SCHEMA_VERSION", "prepare", "quote"]
+__all__ = ["SCHEMA_VERSION", "check_current", "prepare", "quote"]
 
 # {s} is the quoted schema name.
 _VERSION_1 = """
@@ -197,6 +197,20 @@ SCHEMA_VERSION = len(MIGRATIONS)
 def quote(name: str) -> str:
     """``name`` as a quoted SQL identifier."""
     return '"' + name.replace('"', '""') + '"'
+
+
+async def check_current(connection: Any, schema: str, name: str) -> None:
+    """For a read-only store: ``schema`` must be an aion-store schema of this version
+    (nothing may be created or migrated)."""
+    tables = await connection.fetch("SELECT tablename FROM pg_tables WHERE schemaname = $1", schema)
+    if not any(row[0] == "schema_version" for row in tables):
+        raise BackendError(f"{name}: schema {schema!r} holds no aion-store store")
+    version = await connection.fetchval(f"SELECT max(version) FROM {quote(schema)}.schema_version")
+    if version != SCHEMA_VERSION:
+        raise BackendError(
+            f"{name}: schema version {version}, and this version reads {SCHEMA_VERSION} "
+            "(open it writable with this version to migrate it, or upgrade aion-store)"
+        )
 
 
 async def prepare(connection: Any, schema: str, name: str) -> None:

@@ -54,10 +54,14 @@ SEQ_LIMIT = (1 << 63) - 1
 class SqlStore:
     """A durable ``EventStore`` and ``VisibilityStore``; see the module docstring."""
 
-    __slots__ = ("_cache", "_closed", "_codec", "_lock", "_name", "_stopping")
+    __slots__ = ("_cache", "_closed", "_codec", "_lock", "_name", "_stopping", "read_only")
 
-    def __init__(self, name: str, codec: Any, decoded_cache_events: int) -> None:
+    def __init__(
+        self, name: str, codec: Any, decoded_cache_events: int, *, read_only: bool = False
+    ) -> None:
         self._name = name
+        #: Opened for reading only: every write is a BackendError, raised before its checks.
+        self.read_only = read_only
         self._codec = codec
         self._cache = HistoryCache(decoded_cache_events)
         self._lock = threading.Lock()
@@ -91,6 +95,11 @@ class SqlStore:
         if self._closed:
             raise BackendError(f"{self._name}: the store is closed")
 
+    def _check_writable(self) -> None:
+        self._check_open()
+        if self.read_only:
+            raise BackendError(f"{self._name}: the store was opened read-only")
+
     async def _shutdown(self) -> None:
         raise NotImplementedError
 
@@ -104,7 +113,7 @@ class SqlStore:
         expected_seq: int,
     ) -> None:
         """Append after head ``expected_seq``, atomically and durably (SPEC §6, §14)."""
-        self._check_open()
+        self._check_writable()
         expected = check_append_arguments(token, workflow_id, events, expected_seq)
         batch = tuple(events)
         # Checked now, raised after the head check in the transaction (SPEC §6's order).
@@ -171,13 +180,30 @@ class SqlStore:
         self._check_open()
         return await self._query(check_filter(filter))
 
+    async def query_page(
+        self,
+        filter: WorkflowFilter,
+        after: tuple[datetime, WorkflowId] | None = None,
+        limit: int = 1_000,
+    ) -> list[tuple[WorkflowSummary, int]]:
+        """``query(filter)`` a page at a time, each summary with its history's event count:
+        the next ``limit`` rows after the one whose ``(started_at, workflow_id)`` is
+        ``after`` (None: from the first). Memory stays flat over any number of pages."""
+        self._check_open()
+        check_filter(filter)
+        limit = check_seq(limit, "limit")
+        if after is not None:
+            started, workflow_id = after
+            after = (check_time(started, "after[0]"), check_workflow_id(workflow_id))
+        return await self._query_page(filter, after, min(limit, SEQ_LIMIT))
+
     # -- timers --------------------------------------------------------------------------
 
     async def schedule_timer(
         self, workflow_id: WorkflowId, timer_id: TimerId, fire_at: datetime
     ) -> None:
         """Insert or replace the timer ``(workflow_id, timer_id)``, durably."""
-        self._check_open()
+        self._check_writable()
         check_workflow_id(workflow_id)
         check_timer_id(timer_id)
         await self._schedule_timer(workflow_id, timer_id, check_time(fire_at, "fire_at"))
@@ -191,7 +217,7 @@ class SqlStore:
 
     async def record_visibility(self, record: VisibilityRecord) -> None:
         """Insert or replace the record keyed by ``(workflow_id, run_id)``, durably."""
-        self._check_open()
+        self._check_writable()
         if not isinstance(record, VisibilityRecord):
             raise TypeError(f"record_visibility takes a VisibilityRecord, got {describe(record)}")
         await self._record_visibility(record)
@@ -210,7 +236,7 @@ class SqlStore:
 
     async def put_package(self, record: PackageRecord) -> None:
         """Store the package row and route its workflow type to it, together."""
-        self._check_open()
+        self._check_writable()
         if not isinstance(record, PackageRecord):
             raise TypeError(f"put_package takes a PackageRecord, got {describe(record)}")
         await self._put_package(record)
@@ -222,13 +248,13 @@ class SqlStore:
 
     async def delete_package(self, workflow_type: str, content_hash: str) -> None:
         """Remove that row only; absent is a no-op; routes stay."""
-        self._check_open()
+        self._check_writable()
         workflow_type = check_str(workflow_type, "workflow_type")
         await self._delete_package(workflow_type, check_str(content_hash, "content_hash"))
 
     async def put_package_route(self, workflow_type: str, content_hash: str) -> None:
         """Insert or replace the route of ``workflow_type``."""
-        self._check_open()
+        self._check_writable()
         workflow_type = check_str(workflow_type, "workflow_type")
         await self._put_package_route(workflow_type, check_str(content_hash, "content_hash"))
 
@@ -263,6 +289,11 @@ class SqlStore:
     async def _query(self, filter: WorkflowFilter) -> list[WorkflowSummary]:
         raise NotImplementedError
 
+    async def _query_page(
+        self, filter: WorkflowFilter, after: tuple[datetime, WorkflowId] | None, limit: int
+    ) -> list[tuple[WorkflowSummary, int]]:
+        raise NotImplementedError
+
     async def _schedule_timer(
         self, workflow_id: WorkflowId, timer_id: TimerId, fire_at: datetime
     ) -> None:
@@ -294,4 +325,3 @@ class SqlStore:
 
     async def _list_package_routes(self) -> list[PackageRouteRecord]:
         raise NotImplementedError
-

@@ -12,7 +12,7 @@ import sqlite3
 
 from aion_store.error import BackendError
 
-__all__ = ["APPLICATION_ID", "SCHEMA_VERSION", "configure", "prepare"]
+__all__ = ["APPLICATION_ID", "SCHEMA_VERSION", "check_current", "configure", "prepare"]
 
 #: ``PRAGMA application_id`` of an aion-store file: "AION" in ASCII.
 APPLICATION_ID = 0x41494F4E
@@ -150,6 +150,20 @@ def _identify(connection: sqlite3.Connection, name: str) -> int:
             f"up to {SCHEMA_VERSION}); upgrade aion-store to open it",
         )
     return int(version)
+
+
+def check_current(connection: sqlite3.Connection, name: str) -> None:
+    """For a read-only store: the file must be an aion-store file of this schema version
+    (nothing may be created or migrated)."""
+    version = _identify(connection, name)
+    if version == 0:
+        raise _refuse(name, "an empty database, not an aion-store store (nothing to read)")
+    if version < SCHEMA_VERSION:
+        raise _refuse(
+            name,
+            f"schema version {version} is older than this version's {SCHEMA_VERSION}; "
+            "open it writable once to migrate it",
+        )
 
 
 def prepare(connection: sqlite3.Connection, name: str) -> None:
