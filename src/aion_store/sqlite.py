@@ -316,11 +316,17 @@ async def _open(
     def connect_reader() -> sqlite3.Connection:
         if read_only and not location.is_file():
             raise BackendError(f"{name}: no such database file")
-        connection = _connect(location, "ro")
+        if read_only and os.access(location, os.W_OK):
+            # Read-write but query_only: SQLite refuses every change, and this connection,
+            # closing last, removes the WAL files it had to create (a mode=ro one cannot).
+            connection = _connect(location, "rw")
+            connection.execute("PRAGMA query_only = 1")
+        else:
+            connection = _connect(location, "ro")
         try:
-            configure(connection, synchronous, timeout_ms)
             if read_only:
                 check_current(connection, name)
+            configure(connection, synchronous, timeout_ms)
         except BaseException:
             connection.close()
             raise

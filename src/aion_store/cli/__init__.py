@@ -1,4 +1,5 @@
-"""The ``aion-store`` command: ``bench``, ``conformance``, ``inspect`` and ``convert``.
+"""The ``aion-store`` command: ``bench``, ``conformance``, ``inspect``, ``convert``, ``ls`` and
+``copy``.
 
 ``main(argv)`` is the console script's entry point (``python -m aion_store.cli`` works
 too) and returns the exit status. Bad input of any kind - a file that cannot be read or
@@ -19,7 +20,7 @@ from typing import Any
 __all__ = ["main"]
 
 PROG = "aion-store"
-COMMANDS = ("bench", "conformance", "inspect", "convert")
+COMMANDS = ("bench", "conformance", "inspect", "convert", "ls", "copy")
 
 DESCRIPTION = "aion-store: the persistence layer of the Aion durable workflow engine."
 BENCH_HELP = "benchmark the stores on the standard workloads and print one table"
@@ -67,7 +68,7 @@ class _VersionAction(argparse.Action):
 def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     """The argument parser. ``bench`` gets its full set of options only when it is the
     chosen command (they are read off ``aion_store.bench``, which takes a while to import)."""
-    from aion_store.cli import conformance, convert, inspect
+    from aion_store.cli import conformance, convert, copy, inspect, ls
 
     parser = argparse.ArgumentParser(
         prog=PROG,
@@ -91,6 +92,8 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     conformance.add_parser(subparsers, parent)
     inspect.add_parser(subparsers, parent)
     convert.add_parser(subparsers, parent)
+    ls.add_parser(subparsers, parent)
+    copy.add_parser(subparsers, parent)
     return parser
 
 

@@ -1,13 +1,16 @@
-"""``aion-store inspect HISTORY``: validate one workflow history and summarise it.
+"""``aion-store inspect HISTORY`` or ``inspect STORE WORKFLOW_ID``: validate one workflow
+history and summarise it.
 
-The history is read as a stream and folded event by event into small accumulators
+A history file is read as a stream and folded event by event into small accumulators
 (:class:`HistorySummary`): the events themselves are never kept, so a history of any
-length is inspected in the memory its summary needs.
+length is inspected in the memory its summary needs. A store's history is read through
+the store, opened read-only, and summarised the same way.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import sys
 from collections.abc import Callable, Iterable
@@ -16,7 +19,7 @@ from typing import Any
 
 from aion_store import events as ev
 from aion_store.cli._io import FORMATS, CliError, HistoryReader, validated
-from aion_store.error import BackendError
+from aion_store.error import BackendError, SerializationError
 from aion_store.events import VARIANTS, Event
 from aion_store.ids import RunId, TimerId, WorkflowId
 from aion_store.run_chain import RunSummary, order_runs
@@ -28,8 +31,10 @@ __all__ = ["HistorySummary", "add_parser", "run", "summarise"]
 HELP = "validate a workflow history (JSON, JSON Lines or msgpack) and summarise it"
 DESCRIPTION = """\
 Read one workflow history - a JSON array of events in the Rust engine's serde form,
-JSON Lines, or this package's msgpack form - check it the way append would (one owner,
-seqs 1, 2, 3, ...) and print a summary: workflow id and type, status, the run chain,
+JSON Lines, or this package's msgpack form; or WORKFLOW_ID's history in a store (PATH.db
+or sqlite:///PATH, postgresql://... with --schema, rust-libsql:///PATH), opened
+read-only - check it the way append would (one owner, seqs 1, 2, 3, ...) and print a
+summary: workflow id and type, status, the run chain,
 activities per run (attempts, failures, outcome), timers (Pending/Fired/Cancelled and
 the WithTimeoutCompleted outcome), signals received and sent, child workflows and
 search attributes. The history is streamed: its size does not matter.
@@ -44,7 +49,21 @@ def add_parser(subparsers: Any, parent: argparse.ArgumentParser) -> None:
         parents=[parent],
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("history", metavar="HISTORY", help="the history file ('-' for stdin)")
+    parser.add_argument(
+        "history", metavar="HISTORY|STORE", help="a history file ('-' for stdin), or a store"
+    )
+    parser.add_argument(
+        "workflow_id",
+        nargs="?",
+        metavar="WORKFLOW_ID",
+        help="with a store: the workflow whose history to inspect",
+    )
+    parser.add_argument(
+        "--schema",
+        default="aion",
+        metavar="NAME",
+        help="the PostgreSQL schema of a postgresql:// store (default aion)",
+    )
     parser.add_argument(
         "--format",
         choices=("text", "json"),
@@ -78,7 +97,10 @@ def _non_negative(text: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    summary = summarise(args.history, args.source_format)
+    if args.workflow_id is None:
+        summary = summarise(args.history, args.source_format)
+    else:
+        summary = asyncio.run(summarise_stored(args.history, args.workflow_id, args.schema))
     if args.format == "json":
         text = json.dumps(summary.to_json(), indent=2, ensure_ascii=False) + "\n"
     else:
@@ -106,6 +128,29 @@ def summarise(path: str, fmt: str | None = None) -> HistorySummary:
         summary.add_all(validated(reader, reader.name))
     if summary.events == 0:
         raise CliError(f"{reader.name}: empty history: there are no events to inspect")
+    summary.finish()
+    return summary
+
+
+async def summarise_stored(store: str, workflow_id: str, schema: str) -> HistorySummary:
+    """Read, validate and summarise ``workflow_id``'s history in the store at ``store``."""
+    from aion_store.cli._stores import opened, parse_address
+
+    address = parse_address(store)
+    try:
+        owner = WorkflowId(workflow_id)
+    except ValueError:
+        raise CliError(f"{workflow_id}: not a workflow id (a UUID)") from None
+    name = f"{address.shown} {owner}"
+    async with opened(address, schema=schema, writable=False) as opened_store:
+        try:
+            events = await opened_store.read_history(owner)
+        except (BackendError, SerializationError) as error:
+            raise CliError(f"{name}: {error.detail}") from error
+    if not events:
+        raise CliError(f"{address.shown}: no workflow {owner} in this store")
+    summary = HistorySummary(name)
+    summary.add_all(validated(events, name))
     summary.finish()
     return summary
 
