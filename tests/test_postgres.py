@@ -498,3 +498,21 @@ async def test_a_read_only_store_reads_and_refuses_writes(postgres_dsn: str, sch
     with pytest.raises(BackendError, match="holds no aion-store store"):
         await PostgresStore.connect(postgres_dsn, schema=schema + "_missing", read_only=True)
     assert await schema_state(postgres_dsn, schema + "_missing") == []
+
+
+async def test_without_group_commit_every_append_has_its_own_statement(
+    postgres_dsn: str, schema: str
+) -> None:
+    async with PostgresStore.connect(postgres_dsn, schema=schema, group_commit=False) as store:
+        groups: list[int] = []
+        commit = store._appends._commit
+
+        async def counting(requests: list[Any]) -> list[int]:
+            groups.append(len(requests))
+            return await commit(requests)
+
+        store._appends._commit = counting  # type: ignore[method-assign]
+        workflows = [WorkflowId.new_v4() for _ in range(20)]
+        await asyncio.gather(*(store.append(TOKEN, w, history(w, 2), 0) for w in workflows))
+        assert groups == [1] * 20
+        assert len(await store.list_workflow_ids()) == 20

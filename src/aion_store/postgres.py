@@ -25,6 +25,7 @@ import json
 import struct
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
@@ -129,16 +130,19 @@ class PostgresStore(SqlStore):
 
     __slots__ = ("_appends", "_pool", "_sql", "schema")
 
-    def __init__(
-        self, pool: Any, schema: str, lanes: int, cache: int, *, read_only: bool = False
-    ) -> None:
+    def __init__(self, pool: Any, schema: str, options: _Options) -> None:
         # Use PostgresStore.connect(): it creates the pool and checks the schema.
-        super().__init__(f"postgresql schema {schema!r}", _codec, cache, read_only=read_only)
+        name = f"postgresql schema {schema!r}"
+        super().__init__(name, _codec, options.cache, read_only=options.read_only)
         self.schema = schema
         self._pool = pool
         self._sql = _Statements(quote(schema))
+        # Appends hold at most half the pool; reads get the rest.
         self._appends: GroupCommit[tuple[Any, ...]] = GroupCommit(
-            self._commit_appends, _workflow_key, lanes=lanes
+            self._commit_appends,
+            _workflow_key,
+            lanes=max(1, options.high // 2),
+            largest=1_000 if options.group_commit else 1,
         )
 
     @classmethod
@@ -152,6 +156,7 @@ class PostgresStore(SqlStore):
         timeout: float = 60.0,
         decoded_cache_events: int = DEFAULT_DECODED_CACHE_EVENTS,
         read_only: bool = False,
+        group_commit: bool = True,
     ) -> Opening[PostgresStore]:
         """Connect a pool to ``dsn`` and use ``schema``, creating it (or migrating it
         forward) when needed. Await the result, or use it as ``async with``.
@@ -161,6 +166,9 @@ class PostgresStore(SqlStore):
         or of a newer version, is a ``BackendError`` and is left untouched.
         ``read_only=True`` uses an existing schema of this version for reading only:
         nothing is created, migrated or written (every write is a BackendError).
+        ``group_commit=False`` sends every append in a statement of its own (one workflow
+        per transaction, as a sharded cluster prefers) instead of sharing statements and
+        commits among appends awaited together.
         """
         if not isinstance(dsn, str) or not dsn:
             raise TypeError(f"dsn must be a non-empty str, got {describe(dsn)}")
@@ -177,7 +185,8 @@ class PostgresStore(SqlStore):
             )
         timeout = check_timeout(timeout)
         cache = check_seq(decoded_cache_events, "decoded_cache_events")
-        return Opening(_connect(cls, dsn, schema, low, high, timeout, cache, bool(read_only)))
+        options = _Options(low, high, timeout, cache, bool(read_only), bool(group_commit))
+        return Opening(_connect(cls, dsn, schema, options))
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open"
@@ -397,23 +406,26 @@ def _workflow_key(request: tuple[Any, ...]) -> bytes:
     return request[0]  # type: ignore[no-any-return]
 
 
+@dataclass(frozen=True)
+class _Options:
+    low: int
+    high: int
+    timeout: float
+    cache: int
+    read_only: bool
+    group_commit: bool
+
+
 async def _connect(
-    cls: type[PostgresStore],
-    dsn: str,
-    schema: str,
-    low: int,
-    high: int,
-    timeout: float,
-    cache: int,
-    read_only: bool,
+    cls: type[PostgresStore], dsn: str, schema: str, options: _Options
 ) -> PostgresStore:
     name = f"postgresql schema {schema!r}"
     try:
         pool = await asyncpg.create_pool(
             dsn,
-            min_size=low,
-            max_size=high,
-            command_timeout=timeout,
+            min_size=options.low,
+            max_size=options.high,
+            command_timeout=options.timeout,
             init=_setup_connection,
         )
     except _FAILURES as error:
@@ -423,7 +435,7 @@ async def _connect(
         raise BackendError(f"{name}: connect failed: {error}") from error
     try:
         async with pool.acquire() as connection:
-            if read_only:
+            if options.read_only:
                 await check_current(connection, schema, name)
             else:
                 await prepare(connection, schema, name)
@@ -432,8 +444,7 @@ async def _connect(
         if isinstance(error, _FAILURES):
             raise BackendError(f"{name}: prepare the schema failed: {error}") from error
         raise
-    # Appends hold at most half the pool; reads get the rest.
-    return cls(pool, schema, max(1, high // 2), cache, read_only=read_only)
+    return cls(pool, schema, options)
 
 
 class _Statements:
