@@ -18,7 +18,8 @@ from typing import Any
 
 import pytest
 
-from aion_store import WorkflowFilter, WorkflowId
+from aion_store import ListWorkflowsFilter, WorkflowFilter, WorkflowId
+from aion_store.cli import copy as copy_module
 from aion_store.cli import ls as ls_command
 from aion_store.cli import main
 from aion_store.sqlite import SqliteStore
@@ -363,3 +364,100 @@ def test_a_read_only_destination_is_refused(tmp_path: Path) -> None:
     same = one_error_line(cli("copy", source, source))
     assert "the same store" in same
     assert os.listdir(tmp_path) == ["source.db"]
+
+
+# -- a Rust engine's database ---------------------------------------------------------------
+
+
+@pytest.fixture
+def rust_file(tmp_path: Path) -> str:
+    from rust_libsql_fixture import build_standard
+
+    path = tmp_path / "rust.db"
+    build_standard(path).close()
+    return f"rust-libsql://{path}"
+
+
+async def everything(store: Any) -> dict[str, Any]:
+    """Every history, timer, visibility record, package and route of a store."""
+    ids = await store.list_workflow_ids()
+    return {
+        "histories": {w: await store.read_history(w) for w in ids},
+        "timers": await store.expired_timers(copy_module.END),
+        "visibility": await store.list_workflows(ListWorkflowsFilter()),
+        "packages": await store.list_packages(),
+        "routes": await store.list_package_routes(),
+    }
+
+
+async def rust_reads(address: str) -> dict[str, Any]:
+    from aion_store.rust_libsql import RustLibsqlStore
+
+    async with RustLibsqlStore.open(address.removeprefix("rust-libsql://")) as store:
+        return {
+            "page": await store.query_page(WorkflowFilter(), None, 10_000),
+            **await everything(store),
+        }
+
+
+def everything_at(address: str, options: list[str]) -> dict[str, Any]:
+    async def read() -> dict[str, Any]:
+        schema = options[-1] if options else "aion"
+        target = await open_address(address, ["--schema", schema], read_only=True)
+        try:
+            return await everything(target)
+        finally:
+            await target.close()
+
+    return asyncio.run(read())
+
+
+def test_ls_and_inspect_a_rust_engines_database(rust_file: str, tmp_path: Path) -> None:
+    expected = asyncio.run(rust_reads(rust_file))
+    listed = cli("ls", rust_file, "--format", "jsonl")
+    assert listed.returncode == 0, listed.stderr
+    rows = [json.loads(line) for line in listed.stdout.splitlines()]
+    assert [(row["workflow_id"], row["events"]) for row in rows] == [
+        (str(summary.workflow_id), count) for summary, count in expected["page"]
+    ]
+    longest = max(expected["histories"], key=lambda w: len(expected["histories"][w]))
+    assert cli("copy", rust_file, tmp_path / "files", "--workflow", str(longest)).returncode == 0
+    from_store = cli("inspect", rust_file, str(longest), "--format", "json")
+    from_file = cli("inspect", tmp_path / "files" / f"{longest}.msgpack", "--format", "json")
+    assert from_store.returncode == 0, from_store.stderr
+    assert json.loads(from_store.stdout) == json.loads(from_file.stdout)
+
+
+def test_copy_a_rust_engines_database_into_our_stores(
+    rust_file: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    expected = asyncio.run(rust_reads(rust_file))
+    for target, target_options in copy_targets(tmp_path, request):
+        result = cli("copy", rust_file, target, *target_options)
+        assert result.returncode == 0, result.stderr
+        histories = len(expected["histories"])
+        assert result.stdout.startswith(f"copied {histories} histories")
+        copied = everything_at(target, target_options)
+        for key in ("histories", "timers", "visibility", "packages", "routes"):
+            assert copied[key] == expected[key], key
+        again = cli("copy", rust_file, target, *target_options)
+        assert again.stdout.startswith(f"copied 0 histories (0 events); skipped {histories}")
+
+
+def test_a_bad_row_in_a_rust_engines_database_is_named(rust_file: str, tmp_path: Path) -> None:
+    import sqlite3
+
+    path = rust_file.removeprefix("rust-libsql://")
+    connection = sqlite3.connect(path)
+    workflow, seq = connection.execute(
+        "SELECT workflow_id, seq FROM events WHERE event_kind = 'SignalReceived' LIMIT 1"
+    ).fetchone()
+    connection.execute(
+        "UPDATE events SET event = CAST(? AS BLOB) WHERE workflow_id = ? AND seq = ?",
+        ('{"type":"ActivityPaused","data":{}}', workflow, seq),
+    )
+    connection.commit()
+    connection.close()
+    line = one_error_line(cli("copy", rust_file, tmp_path / "out.db"))
+    assert "events" in line and workflow in line and "ActivityPaused" in line
+    assert "ActivityPaused" in one_error_line(cli("inspect", rust_file, workflow))

@@ -15,7 +15,7 @@ import argparse
 import asyncio
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -180,12 +180,21 @@ async def copy(
         if progress is not None:
             progress.start(len(ids))
         chosen: set[WorkflowId] = set()
+        refused: set[WorkflowId] = set()
         for workflow_id in ids:
             if await _history(reader, writer, workflow_id, copied, dry_run):
                 chosen.add(workflow_id)
+            else:
+                refused.add(workflow_id)
             if progress is not None:
                 progress.advance()
-        await _the_rest(reader, writer, chosen, workflows is None, copied, dry_run)
+
+        # Everything: every timer and record but a conflicted workflow's (a workflow may
+        # have them without a history); --workflow: the chosen workflows' only.
+        def wanted(workflow_id: WorkflowId) -> bool:
+            return workflow_id in chosen if workflows is not None else workflow_id not in refused
+
+        await _the_rest(reader, writer, wanted, workflows is None, copied, dry_run)
     return copied
 
 
@@ -260,18 +269,18 @@ async def _history(
 async def _the_rest(
     reader: Any,
     writer: Any,
-    chosen: set[WorkflowId],
+    wanted: Callable[[WorkflowId], bool],
     everything: bool,
     copied: Copied,
     dry_run: bool,
 ) -> None:
-    """Timers and visibility of the chosen workflows; packages and routes when copying
-    everything. A directory holds none of them."""
+    """The timers and visibility records of the wanted workflows; packages and routes
+    when copying everything. A directory holds none of them."""
     if isinstance(reader, HistoryDirectory):
         return
-    timers = [t for t in await reader.expired_timers(END) if t.workflow_id in chosen]
+    timers = [t for t in await reader.expired_timers(END) if wanted(t.workflow_id)]
     records = [
-        r for r in await reader.list_workflows(ListWorkflowsFilter()) if r.workflow_id in chosen
+        r for r in await reader.list_workflows(ListWorkflowsFilter()) if wanted(r.workflow_id)
     ]
     packages = await reader.list_packages() if everything else []
     routes = await reader.list_package_routes() if everything else []
