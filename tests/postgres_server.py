@@ -13,7 +13,7 @@ temporary directory.
     server.stop()
 
 Also a command: ``python tests/postgres_server.py`` starts one, prints its DSN and
-serves until interrupted (for ``aion-store bench --postgres-dsn`` by hand).
+serves until interrupted or terminated (for trying the command line by hand).
 """
 
 from __future__ import annotations
@@ -135,14 +135,22 @@ class PostgresServer:
 
 
 def main() -> int:
+    import signal
+
     try:
         server = PostgresServer.start()
     except ServerUnavailable as error:
         print(error, file=sys.stderr)
         return 2
+
+    def finish(number: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, finish)
     print(server.dsn, flush=True)
     try:
-        sys.stdin.read() if not sys.stdin.isatty() else __import__("signal").pause()
+        while True:
+            signal.pause()
     except KeyboardInterrupt:
         pass
     finally:
