@@ -23,8 +23,9 @@ run: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/python examples/demo.py
 
-# Everything CI runs: the suite on both paths, then the packaging and type checks.
-test: test-compiled test-pure release-check
+# Everything CI runs: the suite on both paths, a minute of fuzzing, then the packaging
+# and type checks.
+test: test-compiled test-pure fuzz-ci release-check
 
 # The suite on both paths only (the quick loop while developing).
 check: test-compiled test-pure
@@ -48,11 +49,24 @@ bench: $(STAMP)
 	$(BIN)/python -m pytest benchmarks --benchmark-only
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks examples
-	$(BIN)/ruff format --check src tests benchmarks examples
+	$(BIN)/ruff check src tests benchmarks examples fuzz
+	$(BIN)/ruff format --check src tests benchmarks examples fuzz
 
 typecheck: $(STAMP)
 	$(BIN)/mypy --strict src/aion_store
 
 clean:
 	rm -rf $(VENV) build dist wheelhouse src/*.egg-info src/aion_store/_core.c src/aion_store/*.so
+
+# Fuzzing (fuzz/README.md). `make fuzz FUZZ_SECONDS=600` fuzzes for that long in all, shared
+# out over the four runs (msgpack, json, the CLI reader on each engine); `make fuzz-ci` is
+# the bounded run for CI, about a minute. Findings are saved in fuzz/regressions/.
+FUZZ_SECONDS ?= 600
+
+.PHONY: fuzz fuzz-ci
+
+fuzz: $(STAMP)
+	$(BIN)/python fuzz/run.py --total-seconds $(FUZZ_SECONDS)
+
+fuzz-ci: $(STAMP)
+	$(BIN)/python fuzz/run.py --seconds 12 --require-compiled --targets msgpack,json,cli_reader --engines compiled,pure

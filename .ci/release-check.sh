@@ -62,8 +62,8 @@ grep -m1 "aion-store: no working C compiler, building the pure-Python package" "
 
 step "4. mypy --strict, ruff check, ruff format --check"
 "$ROOT/.venv/bin/mypy" --strict src/aion_store
-"$ROOT/.venv/bin/ruff" check src tests benchmarks examples
-"$ROOT/.venv/bin/ruff" format --check src tests benchmarks examples
+"$ROOT/.venv/bin/ruff" check src tests benchmarks examples fuzz
+"$ROOT/.venv/bin/ruff" format --check src tests benchmarks examples fuzz
 
 step "5. cibuildwheel build identifiers, per platform"
 for platform in linux macos windows; do
