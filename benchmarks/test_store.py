@@ -2,11 +2,15 @@
 
 Thin wrappers over ``aion_store.bench``: each benchmark is one ``Sampler``, driven by
 ``benchmark.pedantic`` (a fresh ``prepare`` per round for the workloads that change the
-store). The table shows seconds per operation, as each sample measured it inside the
-coroutine (``conftest.PerOpClock``); ``extra_info`` repeats the median (``per_op_s``,
-``per_event_s``) and, for ``memory_per_event``, holds the result (``bytes_per_event``;
-its table times are merely how long the measurement took). Nothing here asserts anything
-about speed.
+store) and closed at the end (the ``sqlite`` family's stores have threads and temp
+files). Within a group, compare a store with its family's reference (``reference`` in
+``extra_info``: ``naive`` in memory, ``sqlite_floor`` for the ``sqlite`` family). The
+table shows seconds per operation, as each sample measured it inside the coroutine
+(``conftest.PerOpClock``); ``extra_info`` repeats the median (``per_op_s``,
+``per_event_s``) and, for ``memory_per_event`` and ``disk_per_event``, holds the result
+(``bytes_per_event``; its table times are merely how long the measurement took).
+Nothing here asserts anything about speed: ``test_durable`` and ``test_asymptotics``
+hold the assertions, on ratios.
 
 Two decoding baselines join the cold full-read groups: ``unpackb_floor`` is
 ``msgpack.unpackb`` of the same stored bytes into plain lists (the floor for any decoder
@@ -30,7 +34,14 @@ from typing import Any
 import msgpack
 import pytest
 
-from aion_store.bench import STORES, WORKLOADS, Sampler, available_stores, forget_inputs
+from aion_store.bench import (
+    REFERENCES,
+    STORES,
+    WORKLOADS,
+    Sampler,
+    available_stores,
+    forget_inputs,
+)
 from aion_store.events import Event
 from aion_store.wire import _msgpack
 
@@ -53,7 +64,12 @@ def test_workload(
 ) -> None:
     workload = WORKLOADS[workload_id]
     benchmark.group = workload.id
-    sampler = Sampler(workload, store_id, SIZES, loop=loop)
+    with Sampler(workload, store_id, SIZES, loop=loop) as sampler:
+        _run_sampler(benchmark, workload, store_id, sampler)
+    forget_inputs()
+
+
+def _run_sampler(benchmark: Any, workload: Any, store_id: str, sampler: Sampler) -> None:
     if workload.unit == "s":
         # The table shows seconds per operation: what each sample measured.
         clock = per_op_clock(benchmark)
@@ -68,7 +84,9 @@ def test_workload(
         sampler.prepare()
         benchmark.pedantic(target, rounds=workload.samples)
     info = benchmark.extra_info
-    info.update(store=store_id, workload=workload.id, unit=workload.unit)
+    info.update(
+        store=store_id, reference=REFERENCES[store_id], workload=workload.id, unit=workload.unit
+    )
     median = statistics.median(sampler.values)
     if workload.unit == "s":
         info.update(
@@ -82,8 +100,6 @@ def test_workload(
     else:
         info["bytes_per_event"] = median
         info.update(sampler.notes)
-    sampler.state = None
-    forget_inputs()
 
 
 def _autorange(function: Callable[[], Any], minimum: float = 0.005) -> int:

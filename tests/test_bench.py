@@ -1,15 +1,23 @@
 """The benchmark layer (``aion_store.bench``): every workload runs on every store it
-supports and does what it says, and the naive baseline agrees with ``InMemoryStore``.
+supports and does what it says, the stores come in families with a reference each, every
+store a measurement makes is closed, the durable references (the bare SQLite floor and
+eventsourcing's SQLite recorder) append and read correctly, the report has a table per
+family, and the naive baseline agrees with ``InMemoryStore``.
 
 Tiny sizes, and no timing assertions: the numbers only have to exist and be positive.
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+import os
 import random
-from collections.abc import Callable
+import tempfile
+import threading
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,18 +38,31 @@ from aion_store import (
 )
 from aion_store.bench import (
     BYTES_PER_EVENT,
+    FAMILIES,
+    REFERENCES,
     STORES,
     WORKLOADS,
     NaiveInMemoryStore,
     Sampler,
     Sizes,
     available_stores,
+    close_store,
     count_label,
     data,
+    family_of,
     make_store,
     measure,
+    open_store,
     workloads_at,
 )
+from aion_store.bench.durable import is_durable, prime_wal
+from aion_store.cli._bench_report import (
+    family_tables,
+    load_results,
+    markdown_table,
+    plain_table,
+)
+from aion_store.error import SequenceConflict
 from aion_store.events import (
     ActivityScheduled,
     ChildWorkflowStarted,
@@ -76,6 +97,7 @@ TINY = Sizes.quick().with_(
     list_active_every=40,
     memory_workflows=4,
     memory_events=12,
+    durable_appends=120,
 )
 
 AVAILABLE = available_stores()
@@ -86,7 +108,10 @@ CASES = [
     if store_id in workload.stores
 ]
 CORE = [store_id for store_id in ("compiled", "pure", "naive") if store_id in AVAILABLE]
+#: The sqlite family (the peer when eventsourcing is installed).
+DURABLE = list(FAMILIES["sqlite"].stores)
 TOKEN = WriteToken.recorder()
+DOCS_RESULTS = Path(__file__).parent.parent / "docs" / "bench.json"
 
 
 def _require(store_id: str) -> None:
@@ -95,6 +120,9 @@ def _require(store_id: str) -> None:
 
 
 # -- the registry -----------------------------------------------------------------------
+
+MEMORY_ONLY = {"append_many", "append_batch10", "mixed_engine", "memory_per_event"}
+SQLITE_ONLY = {"durable_append", "durable_append_100_tasks", "disk_per_event"}
 
 
 def test_workload_ids_in_order() -> None:
@@ -114,12 +142,29 @@ def test_workload_ids_in_order() -> None:
         "query_running",
         "mixed_engine",
         "memory_per_event",
+        "durable_append",
+        "durable_append_100_tasks",
+        "disk_per_event",
     ]
     for workload in WORKLOADS.values():
         assert workload.title and workload.doc
         assert workload.stores <= set(STORES)
-        assert {"compiled", "pure", "naive"} <= workload.stores
         assert workload.unit in ("s", BYTES_PER_EVENT)
+        if workload.id in SQLITE_ONLY:
+            assert workload.stores == set(DURABLE)
+        else:
+            assert {"compiled", "pure", "naive"} <= workload.stores
+        # on sqlite: everything but what needs too many fsyncs or means nothing there
+        assert ("sqlite" in workload.stores) == (workload.id not in MEMORY_ONLY)
+        # naive runs everything: every in-memory value has a ratio (the floor expresses
+        # only appends and reads: the sqlite queries have no ratio)
+        assert "naive" in workload.stores or workload.id in SQLITE_ONLY
+    # the floor and the peer express appends and reads only
+    for store in ("sqlite_floor", "eventsourcing_sqlite"):
+        assert store not in WORKLOADS["expired_timers"].stores
+        assert store not in WORKLOADS["list_active"].stores
+        assert store not in WORKLOADS["query_running"].stores
+        assert store in WORKLOADS["suffix_read_100k"].stores
 
 
 def test_ids_name_the_sizes_measured() -> None:
@@ -148,20 +193,57 @@ def test_ids_name_the_sizes_measured() -> None:
 
 
 def test_stores_and_sizes() -> None:
-    assert STORES == ("compiled", "pure", "naive", "eventsourcing")
-    assert {"pure", "naive"} <= set(AVAILABLE) <= set(STORES)
+    assert STORES == (
+        "compiled",
+        "pure",
+        "naive",
+        "eventsourcing",
+        "sqlite",
+        "sqlite_floor",
+        "eventsourcing_sqlite",
+    )
+    assert {"pure", "naive", "sqlite", "sqlite_floor"} <= set(AVAILABLE) <= set(STORES)
     default, quick = Sizes.default(), Sizes.quick()
     assert quick.workflows * 5 <= default.workflows
     assert quick.mixed_workflows * 5 <= default.mixed_workflows
     assert default.big_history == 100_000 and default.timers == 100_000
     assert default.active_workflows == 20_000 and default.mixed_workflows == 10_000
+    assert default.durable_appends == 400 and quick.durable_appends < default.durable_appends
     assert default.with_(timers=5).timers == 5
     with pytest.raises(TypeError, match="no field"):
         default.with_(nonsense=1)
     with pytest.raises(ValueError, match="unknown store"):
         make_store("postgres")
+    with pytest.raises(ValueError, match="open it with await open_store"):
+        make_store("sqlite")
     with pytest.raises(ValueError, match="cannot run"):
         WORKLOADS["list_active"].store_factory("eventsourcing")
+    with pytest.raises(ValueError, match="cannot run"):
+        WORKLOADS["append_many"].store_factory("sqlite")
+
+
+def test_families_name_a_reference_for_every_store() -> None:
+    assert list(FAMILIES) == ["memory", "sqlite"]
+    memory, sqlite = FAMILIES["memory"], FAMILIES["sqlite"]
+    assert memory.stores == ("compiled", "pure", "naive", "eventsourcing")
+    assert memory.reference == "naive" and not memory.durable
+    assert sqlite.stores == ("sqlite", "sqlite_floor", "eventsourcing_sqlite")
+    assert sqlite.reference == "sqlite_floor" and sqlite.durable
+    assert memory.stores + sqlite.stores == STORES
+    assert REFERENCES == {
+        "compiled": "naive",
+        "pure": "naive",
+        "naive": "naive",
+        "eventsourcing": "naive",
+        "sqlite": "sqlite_floor",
+        "sqlite_floor": "sqlite_floor",
+        "eventsourcing_sqlite": "sqlite_floor",
+    }
+    for family in FAMILIES.values():
+        assert family.reference in family.stores and family.title
+        for store in family.stores:
+            assert family_of(store) is family
+    assert family_of("postgres") is None
 
 
 def test_make_store_configures_the_engines() -> None:
@@ -174,12 +256,28 @@ def test_make_store_configures_the_engines() -> None:
 # -- every workload on every store produces numbers --------------------------------------
 
 
+def _bench_dirs() -> set[str]:
+    return {name for name in os.listdir(tempfile.gettempdir()) if name.startswith("aion-bench-")}
+
+
+def _store_threads() -> list[str]:
+    return [
+        thread.name
+        for thread in threading.enumerate()
+        if thread.name.startswith(("aion-store", "floor "))
+    ]
+
+
 @pytest.mark.parametrize(("workload_id", "store_id"), CASES)
 def test_workload_measures(workload_id: str, store_id: str) -> None:
     _require(store_id)
+    before = _bench_dirs()
     values = measure(WORKLOADS[workload_id], store_id, TINY, samples=2, min_sample_time=0.0)
     assert len(values) == 2
     assert all(value > 0 for value in values)
+    # every store it made is closed: no thread left, no temp file left
+    assert _store_threads() == []
+    assert _bench_dirs() <= before
 
 
 def test_sampler_repeats_read_only_workloads() -> None:
@@ -204,12 +302,64 @@ def test_sampler_repeats_read_only_workloads() -> None:
         loop.close()
 
 
+def test_sampler_closes_every_store_it_made() -> None:
+    import asyncio
+
+    loop = asyncio.new_event_loop()
+    try:
+        # a read-only workload: one store, open across samples, closed by close()
+        with Sampler(WORKLOADS["suffix_read_1k"], "sqlite", TINY, loop=loop) as reads:
+            assert reads.durable
+            reads.prepare()
+            (store,) = reads.open_stores
+            path = Path(store.path)
+            assert path.exists() and len(_store_threads()) == 2  # its writer and reader
+            reads.sample()
+            reads.sample()
+            assert reads.open_stores == [store] and path.exists()
+        assert reads.open_stores == [] and not path.parent.exists()
+        assert _store_threads() == []
+        reads.close()  # again: nothing to do
+        # a workload that changes its store: each sample's store is closed once taken
+        appends = Sampler(WORKLOADS["durable_append"], "sqlite_floor", TINY, loop=loop)
+        for _ in range(2):
+            appends.prepare()
+            (floor,) = appends.open_stores
+            assert Path(floor.path).exists() and _store_threads() == [f"floor {floor.path}"]
+            appends.sample()
+            assert appends.open_stores == [] and not Path(floor.path).parent.exists()
+            assert _store_threads() == []
+        assert len(appends.values) == 2
+        # the in-memory stores have nothing to close
+        memory = Sampler(WORKLOADS["suffix_read_1k"], "naive", TINY, loop=loop)
+        memory.prepare()
+        assert memory.open_stores == [] and not memory.durable
+        memory.close()
+    finally:
+        loop.close()
+
+
 # -- the workloads do what they say -------------------------------------------------------
 
 
-async def _prepared(workload_id: str, store_id: str, sizes: Sizes = TINY) -> Any:
+@contextlib.asynccontextmanager
+async def prepared(workload_id: str, store_id: str, sizes: Sizes = TINY) -> AsyncIterator[Any]:
+    """The prepared state of ``workload_id`` on ``store_id``; its stores closed on exit."""
+    _require(store_id)
     workload = WORKLOADS[workload_id]
-    return await workload.prepare(workload.store_factory(store_id), sizes)
+    made = workload.store_factory(store_id)
+    stores: list[Any] = []
+
+    async def factory() -> Any:
+        store = await made()
+        stores.append(store)
+        return store
+
+    try:
+        yield await workload.prepare(factory, sizes)
+    finally:
+        for store in stores:
+            await close_store(store)
 
 
 async def _all_events(store: Any) -> list[Event]:
@@ -222,134 +372,332 @@ async def _all_events(store: Any) -> list[Event]:
 @pytest.mark.parametrize("store_id", CORE)
 @pytest.mark.parametrize("workload_id", ["append_many", "append_batch10"])
 async def test_append_workloads_store_every_event(workload_id: str, store_id: str) -> None:
-    state = await _prepared(workload_id, store_id)
-    batch = 1 if workload_id == "append_many" else 10
-    assert len(state.appends) == WORKLOADS[workload_id].ops_per_sample(TINY)
-    assert all(len(b) <= batch for _, b, _ in state.appends)
-    # round-robin: no two consecutive appends go to the same workflow
-    owners = [owner for owner, _, _ in state.appends]
-    assert all(a != b for a, b in itertools.pairwise(owners))
-    await WORKLOADS[workload_id].run(state)
-    events = await _all_events(state.store)
-    assert len(events) == TINY.workflows * TINY.events_per_workflow
-    assert len(await state.store.list_workflow_ids()) == TINY.workflows
-    assert await state.store.list_active() == []  # every workflow completed
-    history = await state.store.read_history(data.workflow_id(0))
-    assert isinstance(history[0], WorkflowStarted)
-    assert isinstance(history[-1], WorkflowCompleted)
-    kinds = {type(event).__name__ for event in history}
-    assert {"ActivityScheduled", "ActivityCompleted", "TimerStarted", "SignalReceived"} <= kinds
+    async with prepared(workload_id, store_id) as state:
+        batch = 1 if workload_id == "append_many" else 10
+        assert len(state.appends) == WORKLOADS[workload_id].ops_per_sample(TINY)
+        assert all(len(b) <= batch for _, b, _ in state.appends)
+        # round-robin: no two consecutive appends go to the same workflow
+        owners = [owner for owner, _, _ in state.appends]
+        assert all(a != b for a, b in itertools.pairwise(owners))
+        await WORKLOADS[workload_id].run(state)
+        events = await _all_events(state.store)
+        assert len(events) == TINY.workflows * TINY.events_per_workflow
+        assert len(await state.store.list_workflow_ids()) == TINY.workflows
+        assert await state.store.list_active() == []  # every workflow completed
+        history = await state.store.read_history(data.workflow_id(0))
+        assert isinstance(history[0], WorkflowStarted)
+        assert isinstance(history[-1], WorkflowCompleted)
+        kinds = {type(event).__name__ for event in history}
+        assert {"ActivityScheduled", "ActivityCompleted", "TimerStarted", "SignalReceived"} <= kinds
 
 
 async def test_eventsourcing_append_and_reads() -> None:
-    _require("eventsourcing")
-    state = await _prepared("append_many", "eventsourcing")
-    await WORKLOADS["append_many"].run(state)
-    expected = data.history(3, TINY.events_per_workflow, complete=True)
-    assert await state.store.read_history(data.workflow_id(3)) == expected
-    assert await state.store.read_history_from(data.workflow_id(3), 5) == expected[4:]
-    assert await state.store.read_history(data.workflow_id(999)) == []
+    async with prepared("append_many", "eventsourcing") as state:
+        await WORKLOADS["append_many"].run(state)
+        expected = data.history(3, TINY.events_per_workflow, complete=True)
+        assert await state.store.read_history(data.workflow_id(3)) == expected
+        assert await state.store.read_history_from(data.workflow_id(3), 5) == expected[4:]
+        assert await state.store.read_history(data.workflow_id(999)) == []
 
 
-@pytest.mark.parametrize("store_id", CORE)
+@pytest.mark.parametrize("store_id", [*CORE, *DURABLE])
 @pytest.mark.parametrize(
     ("workload_id", "length"), [("tail_append_short", 30), ("tail_append_long", 300)]
 )
 async def test_tail_append_workloads(workload_id: str, length: int, store_id: str) -> None:
-    state = await _prepared(workload_id, store_id)
-    owners = {owner for owner, _, _ in state.appends}
-    for owner in owners:
-        assert len(await state.store.read_history(owner)) == length
-    assert all(expected >= length for _, _, expected in state.appends)
-    await WORKLOADS[workload_id].run(state)
-    grown = [len(await state.store.read_history(owner)) for owner in owners]
-    assert sum(grown) - length * len(owners) == TINY.tail_appends
-    assert max(grown) <= length * 1.1  # no history grows more than 10%
+    async with prepared(workload_id, store_id) as state:
+        owners = {owner for owner, _, _ in state.appends}
+        for owner in owners:
+            assert len(await state.store.read_history(owner)) == length
+        assert all(expected >= length for _, _, expected in state.appends)
+        await WORKLOADS[workload_id].run(state)
+        grown = [len(await state.store.read_history(owner)) for owner in owners]
+        assert sum(grown) - length * len(owners) == TINY.tail_appends
+        assert max(grown) <= length * 1.1  # no history grows more than 10%
 
 
-@pytest.mark.parametrize("store_id", [*CORE, "eventsourcing"])
+@pytest.mark.parametrize("store_id", [*CORE, "eventsourcing", *DURABLE])
 @pytest.mark.parametrize(
     ("workload_id", "length"),
     [("full_read_1k_cold", 60), ("full_read_100k_cold", 500), ("full_read_warm", 60)],
 )
 async def test_full_read_workloads(workload_id: str, length: int, store_id: str) -> None:
-    _require(store_id)
-    state = await _prepared(workload_id, store_id)
-    await WORKLOADS[workload_id].run(state)
-    assert state.result == data.history(0, length)
-    if store_id == "compiled":
-        cold = WORKLOADS[workload_id].cache_events == 0
-        assert cold == ("cold" in workload_id)
+    async with prepared(workload_id, store_id) as state:
+        await WORKLOADS[workload_id].run(state)
+        assert state.result == data.history(0, length)
+        if store_id in ("compiled", "sqlite"):
+            cold = WORKLOADS[workload_id].cache_events == 0
+            assert cold == ("cold" in workload_id)
 
 
-@pytest.mark.parametrize("store_id", [*CORE, "eventsourcing"])
+@pytest.mark.parametrize("store_id", [*CORE, "eventsourcing", *DURABLE])
 @pytest.mark.parametrize(
     ("workload_id", "length"), [("suffix_read_1k", 60), ("suffix_read_100k", 500)]
 )
 async def test_suffix_read_workloads(workload_id: str, length: int, store_id: str) -> None:
-    _require(store_id)
-    state = await _prepared(workload_id, store_id)
-    await WORKLOADS[workload_id].run(state)
-    assert state.result == data.history(0, length)[-TINY.suffix :]
+    async with prepared(workload_id, store_id) as state:
+        await WORKLOADS[workload_id].run(state)
+        assert state.result == data.history(0, length)[-TINY.suffix :]
 
 
-@pytest.mark.parametrize("store_id", [*CORE, "eventsourcing"])
+@pytest.mark.parametrize("store_id", [*CORE, "eventsourcing", *DURABLE])
 async def test_rejected_append_changes_nothing(store_id: str) -> None:
-    _require(store_id)
-    state = await _prepared("rejected_append", store_id)
-    await WORKLOADS["rejected_append"].run(state)
-    assert await state.store.read_history(state.workflow_id) == data.history(0, TINY.short_history)
+    async with prepared("rejected_append", store_id) as state:
+        await WORKLOADS["rejected_append"].run(state)
+        history = await state.store.read_history(state.workflow_id)
+        assert history == data.history(0, TINY.short_history)
 
 
-@pytest.mark.parametrize("store_id", CORE)
+@pytest.mark.parametrize("store_id", [*CORE, "sqlite"])
 async def test_expired_timers_returns_exactly_the_due_ones(store_id: str) -> None:
-    state = await _prepared("expired_timers", store_id)
-    assert len(state.result) == TINY.due_timers
-    await WORKLOADS["expired_timers"].run(state)
-    assert len(state.result) == TINY.due_timers
-    assert all(entry.fire_at <= state.as_of for entry in state.result)
-    later = await state.store.expired_timers(state.as_of + timedelta(days=365))
-    assert len(later) == TINY.timers
+    async with prepared("expired_timers", store_id) as state:
+        assert len(state.result) == TINY.due_timers
+        await WORKLOADS["expired_timers"].run(state)
+        assert len(state.result) == TINY.due_timers
+        assert all(entry.fire_at <= state.as_of for entry in state.result)
+        later = await state.store.expired_timers(state.as_of + timedelta(days=365))
+        assert len(later) == TINY.timers
 
 
-@pytest.mark.parametrize("store_id", CORE)
+@pytest.mark.parametrize("store_id", [*CORE, "sqlite"])
 async def test_listing_workloads(store_id: str) -> None:
-    state = await _prepared("list_active", store_id)
-    await WORKLOADS["list_active"].run(state)
-    assert len(state.result) == TINY.active_workflows // 2
-    assert len(await state.store.list_workflow_ids()) == TINY.active_workflows
-    state = await _prepared("query_running", store_id)
-    await WORKLOADS["query_running"].run(state)
-    assert len(state.result) == TINY.active_workflows // 2
-    assert all(summary.status is WorkflowStatus.RUNNING for summary in state.result)
+    async with prepared("list_active", store_id) as state:
+        await WORKLOADS["list_active"].run(state)
+        assert len(state.result) == TINY.active_workflows // 2
+        assert len(await state.store.list_workflow_ids()) == TINY.active_workflows
+    async with prepared("query_running", store_id) as state:
+        await WORKLOADS["query_running"].run(state)
+        assert len(state.result) == TINY.active_workflows // 2
+        assert all(summary.status is WorkflowStatus.RUNNING for summary in state.result)
 
 
 @pytest.mark.parametrize("store_id", CORE)
 async def test_mixed_engine_runs_every_workflow_to_completion(store_id: str) -> None:
-    state = await _prepared("mixed_engine", store_id)
-    kinds = [op[0] for op in state.script]
-    assert len(kinds) == WORKLOADS["mixed_engine"].ops_per_sample(TINY)
-    assert {0, 1, 2, 3, 4} <= set(kinds)  # append, timer, read, poll, list_active
-    assert kinds.count(2) == TINY.mixed_workflows  # one replay read per workflow
-    await WORKLOADS["mixed_engine"].run(state)
-    store = state.store
-    assert await store.list_active() == []
-    assert len(await store.list_workflow_ids()) == TINY.mixed_workflows
-    events = await _all_events(store)
-    assert len(events) == TINY.mixed_workflows * TINY.mixed_events
-    started = sum(isinstance(event, TimerStarted) for event in events)
-    far = data.BASE_TIME + timedelta(days=30)
-    assert started > 0 and len(await store.expired_timers(far)) == started
+    async with prepared("mixed_engine", store_id) as state:
+        kinds = [op[0] for op in state.script]
+        assert len(kinds) == WORKLOADS["mixed_engine"].ops_per_sample(TINY)
+        assert {0, 1, 2, 3, 4} <= set(kinds)  # append, timer, read, poll, list_active
+        assert kinds.count(2) == TINY.mixed_workflows  # one replay read per workflow
+        await WORKLOADS["mixed_engine"].run(state)
+        store = state.store
+        assert await store.list_active() == []
+        assert len(await store.list_workflow_ids()) == TINY.mixed_workflows
+        events = await _all_events(store)
+        assert len(events) == TINY.mixed_workflows * TINY.mixed_events
+        started = sum(isinstance(event, TimerStarted) for event in events)
+        far = data.BASE_TIME + timedelta(days=30)
+        assert started > 0 and len(await store.expired_timers(far)) == started
 
 
 @pytest.mark.parametrize("store_id", CORE)
 async def test_memory_workload_reports_bytes_per_event(store_id: str) -> None:
-    state = await _prepared("memory_per_event", store_id)
-    held = await WORKLOADS["memory_per_event"].run(state)
-    assert held is not None and held > 0
-    assert state.input_bytes_per_event > 0
-    events = await _all_events(state.store)
-    assert len(events) == TINY.memory_workflows * TINY.memory_events
+    async with prepared("memory_per_event", store_id) as state:
+        held = await WORKLOADS["memory_per_event"].run(state)
+        assert held is not None and held > 0
+        assert state.input_bytes_per_event > 0
+        assert state.notes == {"input_bytes_per_event": state.input_bytes_per_event}
+        events = await _all_events(state.store)
+        assert len(events) == TINY.memory_workflows * TINY.memory_events
+
+
+# -- the sqlite family ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("store_id", DURABLE)
+async def test_durable_append_round_robin_from_one_task(store_id: str) -> None:
+    async with prepared("durable_append", store_id) as state:
+        assert len(state.appends) == TINY.durable_appends
+        owners = [owner for owner, _, _ in state.appends]
+        assert len(set(owners)) == 4 and all(a != b for a, b in itertools.pairwise(owners))
+        assert all(len(batch) == 1 for _, batch, _ in state.appends)
+        await WORKLOADS["durable_append"].run(state)
+        for index in range(4):
+            history = await state.store.read_history(data.workflow_id(index))
+            assert history == data.history(index, TINY.durable_appends // 4)
+
+
+@pytest.mark.parametrize("store_id", DURABLE)
+async def test_durable_append_from_100_tasks(store_id: str) -> None:
+    async with prepared("durable_append_100_tasks", store_id) as state:
+        assert len(state.tasks) == 100
+        assert sum(len(appends) for appends in state.tasks) == TINY.durable_appends
+        for appends in state.tasks:  # each task appends to its own workflow, in order
+            assert len({owner for owner, _, _ in appends}) <= 1
+            assert [expected for _, _, expected in appends] == list(range(len(appends)))
+        await WORKLOADS["durable_append_100_tasks"].run(state)
+        for index, appends in enumerate(state.tasks):
+            history = await state.store.read_history(data.workflow_id(index))
+            assert history == [event for _, batch, _ in appends for event in batch]
+
+
+@pytest.mark.parametrize("store_id", DURABLE)
+async def test_disk_per_event_reports_bytes_per_event(store_id: str) -> None:
+    async with prepared("disk_per_event", store_id) as state:
+        path = Path(state.store.path)
+        events = await _all_events(state.store) if store_id == "sqlite" else []
+        value = await WORKLOADS["disk_per_event"].run(state)
+        assert value is not None and value > 0
+        notes = state.notes
+        assert 0 < notes["empty_file_bytes"] < notes["file_bytes"]
+        assert value == notes["file_bytes"] / (TINY.memory_workflows * TINY.memory_events)
+        assert path.exists() and not Path(f"{path}-wal").exists()  # VACUUMed, checkpointed
+        if store_id == "sqlite":
+            assert len(events) == TINY.memory_workflows * TINY.memory_events
+    assert not path.parent.exists()  # closing removed the file
+
+
+@pytest.mark.parametrize("store_id", ["sqlite_floor", "eventsourcing_sqlite"])
+async def test_durable_references_append_and_read(store_id: str) -> None:
+    _require(store_id)
+    store = await open_store(store_id)
+    path = Path(store.path)
+    try:
+        events = data.history(0, 30)
+        owner = events[0].envelope.workflow_id
+        await store.append(TOKEN, owner, events[:10], 0)
+        for event in events[10:]:
+            await store.append(TOKEN, owner, [event], event.envelope.seq - 1)
+        assert await store.read_history(owner) == events
+        assert await store.read_history_from(owner, 21) == events[20:]
+        assert await store.read_history_from(owner, 31) == []
+        assert await store.read_history(data.workflow_id(9)) == []
+        with pytest.raises(SequenceConflict) as conflict:  # a stale writer
+            await store.append(TOKEN, owner, [events[-1]], 29)
+        assert conflict.value.found == 30
+        assert await store.read_history(owner) == events  # the rejected append changed nothing
+        # durable: WAL with synchronous=FULL on every connection the store uses
+        full = {"journal_mode": "wal", "synchronous": 2}
+        if store_id == "sqlite_floor":
+            assert await store.pragmas() == full
+        else:
+            assert store.pragmas() == {"reader": full, "writer": full}
+        # release() keeps the file, with what was committed
+        await store.release()
+        assert path.exists()
+        again = await open_store(store_id)
+        try:
+            reopened = type(store)(str(path)) if store_id == "eventsourcing_sqlite" else None
+            if reopened is not None:
+                assert await reopened.read_history(owner) == events
+                await reopened.release()
+        finally:
+            await close_store(again)
+    finally:
+        await close_store(store)
+    assert not path.parent.exists()
+
+
+async def test_open_store_makes_fresh_durable_stores() -> None:
+    stores = [await open_store("sqlite", cache_events=0), await open_store("sqlite")]
+    try:
+        assert len({store.path for store in stores}) == 2
+        assert all(Path(store.path).exists() for store in stores)
+        assert all(type(store).__name__ == "BenchSqliteStore" for store in stores)
+        events = data.history(0, 5)
+        await stores[0].append(TOKEN, events[0].envelope.workflow_id, events, 0)
+        assert await stores[1].read_history(events[0].envelope.workflow_id) == []
+    finally:
+        for store in stores:
+            await close_store(store)
+            await close_store(store)  # idempotent
+    assert not any(Path(store.path).parent.exists() for store in stores)
+    await close_store(make_store("naive"))  # nothing to close: a no-op
+
+
+@pytest.mark.parametrize("store_id", ["naive", *DURABLE])
+async def test_prime_wal_ballasts_durable_stores_only(store_id: str) -> None:
+    _require(store_id)
+    store = await open_store(store_id)
+    try:
+        await prime_wal(store)
+        ballast = data.workflow_id(9_000_000)
+        history = await store.read_history(ballast)
+        assert is_durable(store) == (store_id != "naive")
+        assert len(history) == (80 if is_durable(store) else 0)
+    finally:
+        await close_store(store)
+
+
+# -- the report: a table per family -------------------------------------------------------
+
+X = "\N{MULTIPLICATION SIGN}"
+
+
+def _stats(median: float) -> dict[str, Any]:
+    return {"median": median, "min": median, "max": median, "samples": 1}
+
+
+def _results(workloads: dict[str, tuple[str, dict[str, float]]]) -> dict[str, Any]:
+    return {
+        "version": "test",
+        "machine": {},
+        "workloads": {
+            workload_id: {
+                "unit": unit,
+                "stores": {store: _stats(median) for store, median in medians.items()},
+            }
+            for workload_id, (unit, medians) in workloads.items()
+        },
+    }
+
+
+def test_family_tables_and_their_ratio_columns() -> None:
+    results = _results(
+        {
+            "w1": ("s", {"naive": 4.0, "compiled": 1.0, "sqlite": 2.0, "sqlite_floor": 3.0}),
+            "w2": ("s", {"sqlite": 1e-3, "sqlite_floor": 2e-3, "eventsourcing_sqlite": 4e-3}),
+            "disk_per_event": (BYTES_PER_EVENT, {"sqlite": 200.0, "sqlite_floor": 100.0}),
+            "w3": ("s", {"mystery": 1.0, "naive": 2.0}),
+        }
+    )
+    memory, sqlite, other = family_tables(results)
+    assert (memory.family, memory.reference) == ("memory", "naive")
+    assert memory.stores == ["compiled", "naive"] and memory.compared == ["compiled"]
+    assert memory.headers == ["workload", "compiled", "naive", f"compiled {X}"]
+    assert memory.rows == [["w1", "1 s", "4 s", f"4.0{X}"], ["w3", "-", "2 s", "-"]]
+    assert (sqlite.family, sqlite.reference) == ("sqlite", "sqlite_floor")
+    assert sqlite.headers == [
+        "workload",
+        "sqlite",
+        "sqlite_floor",
+        "eventsourcing_sqlite",
+        f"sqlite {X}",
+        f"eventsourcing_sqlite {X}",
+    ]
+    assert sqlite.rows == [
+        ["w1", "2 s", "3 s", "-", f"1.5{X}", "-"],
+        ["w2", "1 ms", "2 ms", "4 ms", f"2.0{X}", f"0.5{X}"],
+        ["disk_per_event (per event)", "200 B", "100 B", "-", f"0.5{X}", "-"],
+    ]
+    assert f"'store {X}' = sqlite_floor / store" in sqlite.heading
+    # a store this version does not know: its own table, no ratios
+    assert (other.family, other.reference, other.compared) == ("other", None, [])
+    assert other.rows == [["w3", "1 s"]]
+    text = plain_table(results)
+    assert text.startswith(f"memory: in memory; 'store {X}' = naive / store\nworkload ")
+    assert "\nsqlite: SQLite file" in text and "\nother: " in text
+    markdown = markdown_table(results)
+    assert markdown.startswith(
+        f"**memory: in memory; 'store {X}' = naive / store**\n\n| workload |"
+    )
+    assert markdown.count("| workload |") == 3
+
+
+def test_a_family_without_its_reference_has_no_ratios() -> None:
+    (table,) = family_tables(_results({"w": ("s", {"sqlite": 1.0, "eventsourcing_sqlite": 2.0})}))
+    assert table.family == "sqlite" and table.compared == []
+    assert table.headers == ["workload", "sqlite", "eventsourcing_sqlite"]
+    assert table.heading == f"sqlite: {FAMILIES['sqlite'].title}"
+
+
+def test_results_of_an_earlier_version_still_report() -> None:
+    if not DOCS_RESULTS.exists():
+        pytest.skip("docs/bench.json is not in this tree")
+    results = load_results(str(DOCS_RESULTS))
+    (memory,) = family_tables(results)  # only in-memory stores then
+    assert memory.family == "memory" and memory.reference == "naive"
+    assert len(memory.rows) == len(results["workloads"])
+    assert f"compiled {X}" in memory.headers
 
 
 # -- the naive baseline agrees with InMemoryStore -----------------------------------------

@@ -709,6 +709,7 @@ TINY = [
     "--list-active-every=40",
     "--memory-workflows=4",
     "--memory-events=12",
+    "--durable-appends=40",
     "--plain",
 ]
 
@@ -746,15 +747,33 @@ def test_bench_json_shape(bench_run: tuple[Path, str]) -> None:
     assert set(data["workloads"]) == set(TINY_WORKLOADS)
     for workload_id, entry in data["workloads"].items():
         assert set(entry) == {"unit", "stores"}
-        assert entry["unit"] == TINY_WORKLOADS[workload_id].unit
-        assert {"pure", "naive"} <= set(entry["stores"]), workload_id
-        assert set(entry["stores"]) <= set(TINY_WORKLOADS[workload_id].stores)
+        workload = TINY_WORKLOADS[workload_id]
+        assert entry["unit"] == workload.unit
+        # every available store ran, both families
+        family = (
+            {"sqlite", "sqlite_floor"}
+            if workload.id.startswith(("durable", "disk"))
+            else {
+                "pure",
+                "naive",
+            }
+        )
+        assert family <= set(entry["stores"]), workload_id
+        assert ("sqlite" in entry["stores"]) == ("sqlite" in workload.stores)
+        assert set(entry["stores"]) <= set(workload.stores)
         for stats in entry["stores"].values():
             assert set(stats) == {"median", "min", "max", "samples"}
             assert 0 < stats["min"] <= stats["median"] <= stats["max"]
             assert stats["samples"] == 1
         assert workload_id in table
     assert "naive" in table and "pure \N{MULTIPLICATION SIGN}" in table
+    # a table per family, each with its reference's ratios
+    assert table.startswith("memory: in memory; 'store \N{MULTIPLICATION SIGN}' = naive / store\n")
+    assert (
+        "\nsqlite: " in table and "'store \N{MULTIPLICATION SIGN}' = sqlite_floor / store" in table
+    )
+    assert "sqlite \N{MULTIPLICATION SIGN}" in table
+    assert data["machine"]["sqlite"]["version"]
 
 
 def test_bench_load_prints_the_table_and_markdown(
@@ -763,12 +782,16 @@ def test_bench_load_prints_the_table_and_markdown(
     path, _ = bench_run
     assert main(["bench", "--load", str(path), "--plain"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("workload ")
+    assert out.startswith("memory: in memory")
     assert all(workload_id in out for workload_id in TINY_WORKLOADS)
     assert main(["bench", "--load", str(path), "--markdown"]) == 0
     markdown = capsys.readouterr().out
-    assert markdown.startswith("| workload |")
-    assert sum(line.startswith("| ") for line in markdown.splitlines()) == len(WORKLOADS) + 1
+    assert markdown.startswith("**memory: in memory")
+    # a table per family: a header row each, and a row per workload measured in it
+    rows = sum(1 for workload in WORKLOADS.values() if "naive" in workload.stores)
+    rows += sum(1 for workload in WORKLOADS.values() if "sqlite" in workload.stores)
+    assert markdown.count("| workload |") == 2
+    assert sum(line.startswith("| ") for line in markdown.splitlines()) == rows + 2
 
 
 def test_bench_without_rich(
@@ -780,7 +803,7 @@ def test_bench_without_rich(
     path, _ = bench_run
     assert main(["bench", "--load", str(path)]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("workload ") and "─" not in out
+    assert out.startswith("memory: ") and "─" not in out
 
 
 def regressed_copy(source: Path, target: Path, factor: float) -> None:
@@ -1062,7 +1085,7 @@ def test_bench_messages_count_in_words(
     regressed_copy(one, faster, 0.5)
     assert main(["bench", "--load", str(one), "--compare", str(faster), "--plain"]) == 1
     captured = capsys.readouterr()
-    assert "1 CPU\n" in captured.out
+    assert ", 1 CPU" in captured.out and "1 CPUs" not in captured.out
     assert f"{faster}: 1 regression (more than 20% slower): append_many on naive" in captured.err
 
 
@@ -1085,7 +1108,7 @@ def test_bench_ctrl_c_prints_what_was_measured() -> None:
     assert process.returncode == 130, b"".join(seen) + err
     assert b"interrupted: " in err and b"Traceback" not in err
     table = out.decode("utf-8")
-    assert table.startswith("workload") and "append_many" in table
+    assert table.startswith("memory: ") and "append_many" in table
 
 
 # -- the command itself ----------------------------------------------------------------------

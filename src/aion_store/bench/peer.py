@@ -1,9 +1,11 @@
-"""An adapter over the ``eventsourcing`` library's in-memory recorder, as a peer baseline.
+"""An adapter over the ``eventsourcing`` library's recorders, as a peer baseline.
 
-``EventSourcingStore`` keeps each workflow as an aggregate in an
-``eventsourcing.popo.POPOAggregateRecorder``: every event is a ``StoredEvent`` whose
-``originator_id`` is the workflow's UUID, ``originator_version`` its seq, ``topic`` the
-variant's name and ``state`` the event's msgpack body (``aion_store.wire`` form). Reads
+``EventSourcingStore`` keeps each workflow as an aggregate in an ``eventsourcing``
+aggregate recorder (``eventsourcing.popo.POPOAggregateRecorder`` by default; the SQLite
+one for the durable peer, :mod:`aion_store.bench.durable`): every event is a
+``StoredEvent`` whose ``originator_id`` is the workflow's UUID, ``originator_version``
+its seq, ``topic`` the variant's name and ``state`` the event's msgpack body
+(``aion_store.wire`` form). Reads
 select the stored events and decode them with this package's fastest codec (the compiled
 core's when it is built). Optimistic concurrency is the recorder's own: a batch whose
 first version is already recorded is rejected (``IntegrityError``, reported as
@@ -19,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from eventsourcing.persistence import IntegrityError, StoredEvent
+from eventsourcing.persistence import AggregateRecorder, IntegrityError, StoredEvent
 from eventsourcing.popo import POPOAggregateRecorder
 
 from aion_store import _select
@@ -48,8 +50,10 @@ _TOPIC_PREFIX = "aion_store.events:"
 class EventSourcingStore:
     """Workflow histories as ``eventsourcing`` aggregates (append and reads only)."""
 
-    def __init__(self) -> None:
-        self.recorder = POPOAggregateRecorder()
+    def __init__(self, recorder: AggregateRecorder | None = None) -> None:
+        # Any eventsourcing aggregate recorder: the in-memory one by default, the SQLite
+        # one for the durable peer (aion_store.bench.durable).
+        self.recorder = POPOAggregateRecorder() if recorder is None else recorder
 
     def _head(self, workflow_id: WorkflowId) -> int:
         last = self.recorder.select_events(workflow_id.uuid, desc=True, limit=1)

@@ -5,11 +5,20 @@ timed ``run`` (one sample: ``ops_per_sample(sizes)`` store operations). :func:`m
 runs one workload on one store and returns one number per sample: seconds per operation,
 or bytes per stored event for ``memory_per_event``.
 
-Stores (``STORES``): ``compiled`` and ``pure`` are ``InMemoryStore`` on its two engines;
-``naive`` is :class:`~aion_store.bench.naive.NaiveInMemoryStore`, the straightforward port
-of the original store's algorithms that this package replaces; ``eventsourcing`` is an
-adapter over the ``eventsourcing`` library's in-memory recorder, for the workloads it can
-express (appends and reads). :func:`available_stores` lists the importable ones.
+Stores (``STORES``) come in families (``FAMILIES``), and each family's ratios are taken
+against its reference store (``REFERENCES``: every store id names its reference). The
+family ``memory``: ``compiled`` and ``pure`` are ``InMemoryStore`` on its two engines;
+``naive`` (the reference) is :class:`~aion_store.bench.naive.NaiveInMemoryStore`, the
+straightforward port of the original store's algorithms that this package replaces;
+``eventsourcing`` is an adapter over the ``eventsourcing`` library's in-memory recorder,
+for the workloads it can express (appends and reads). The family ``sqlite``, each store
+on a fresh temp file on the same disk (:mod:`aion_store.bench.durable`): ``sqlite`` is
+``SqliteStore`` with ``durability="full"``; ``sqlite_floor`` (the reference) the bare
+floor, the same bytes written with plain ``sqlite3`` through the same hop to a thread;
+``eventsourcing_sqlite`` the ``eventsourcing`` library's SQLite recorder. Stores are
+made with ``await open_store(id)`` and closed with ``await close_store(store)`` (the
+durable ones have threads and files); :func:`available_stores` lists the ones that can
+be made here.
 
 Ids: ``WORKLOADS`` is keyed by the ids at the default sizes. An id that names a size
 (``full_read_100k_cold``, ``suffix_read_1k``) names the size measured, so at other sizes
@@ -19,14 +28,24 @@ the same workload has another id (:meth:`Workload.id_at`, :func:`workloads_at`:
 How a sample is timed: events are built first (``aion_store.bench.data``), outside the
 timed region; ``run`` is awaited on one persistent asyncio event loop and timed with
 ``time.perf_counter`` inside the coroutine, so the loop's own scheduling is not counted.
-A workload that changes its store (appends, the mixed run, memory) gets a freshly
-prepared store for every sample; a read-only one is prepared once and its ``run`` is
-repeated within a sample until the sample lasts at least ``min_sample_time`` (like
-``timeit``'s autorange), so that sub-microsecond clock noise does not matter. The cyclic
-garbage collector stays on, as in production: a store that keeps millions of Python
-objects pays for it. For the same reason the harness keeps no events of its own around
-a read-only measurement (:func:`forget_inputs`): only the store holds them. Compare
-medians.
+A workload that changes its store (appends, the mixed run, memory, disk) gets a
+freshly prepared store for every sample; a read-only one is prepared once and its
+``run`` is repeated within a sample until the sample lasts at least
+``min_sample_time`` (like ``timeit``'s autorange), so that sub-microsecond clock noise
+does not matter. The cyclic garbage collector stays on, as in production: a store that
+keeps millions of Python objects pays for it. For the same reason the harness keeps no
+events of its own around a read-only measurement (:func:`forget_inputs`): only the
+store holds them. The sampler closes every store it made (:meth:`Sampler.close`; a
+sample's own once it is taken). Compare medians, within a family.
+
+Durable stores: untimed preparation fills many workflows (or schedules many timers)
+concurrently, so group commit keeps it fast (an in-memory store runs the same tasks one
+after the other, in order, and ends up as if filled in one loop), and ends with
+``os.sync()``, so the timed commits do not pay for the preparation's writes. Workloads
+that would take an fsync per event by the thousand (``append_many``,
+``append_batch10``, ``mixed_engine``) or mean nothing on disk (``memory_per_event``)
+are in-memory only; ``durable_append``, ``durable_append_100_tasks`` and
+``disk_per_event`` are the sqlite family's own.
 """
 
 from __future__ import annotations
@@ -36,6 +55,7 @@ import gc
 import importlib
 import inspect
 import math
+import os
 import time
 import tracemalloc
 from collections.abc import Awaitable, Callable, Sequence
@@ -46,6 +66,14 @@ from typing import Any
 
 from aion_store import _select
 from aion_store.bench import data
+from aion_store.bench.durable import (
+    DURABLE_STORES,
+    close_store,
+    discard,
+    disk_bytes,
+    open_durable,
+    prime_wal,
+)
 from aion_store.bench.naive import NaiveInMemoryStore
 from aion_store.error import SequenceConflict
 from aion_store.events import Event, TimerStarted
@@ -56,43 +84,115 @@ from aion_store.store import WriteToken
 
 __all__ = [
     "BYTES_PER_EVENT",
+    "FAMILIES",
+    "REFERENCES",
     "SECONDS",
     "STORES",
     "WORKLOADS",
+    "Family",
     "Sampler",
     "Sizes",
     "Workload",
     "available_stores",
+    "close_store",
     "count_label",
+    "family_of",
     "forget_inputs",
     "make_store",
     "measure",
+    "open_store",
     "timed",
     "workloads_at",
 ]
 
+
+@dataclass(frozen=True)
+class Family:
+    """Stores measured side by side against one reference store (one table, one panel).
+
+    A family of durable stores needs its stores on the same disk or server; adding one
+    (``postgres``: ``postgres``, ``postgres_floor``, ``eventsourcing_postgres``) takes a
+    ``Family`` here, its stores in :func:`open_store` and :func:`available_stores`."""
+
+    name: str
+    #: Its store ids, in report order; ``reference`` is one of them.
+    stores: tuple[str, ...]
+    #: The store every ratio of the family is taken against (reference / store).
+    reference: str
+    #: What the family's table is titled.
+    title: str
+    #: Its stores write to disk: a sampler flushes the preparation's writes (``os.sync``)
+    #: before timing, so the timed commits do not pay for them.
+    durable: bool = False
+
+
+#: The families, in report order.
+FAMILIES: dict[str, Family] = {
+    family.name: family
+    for family in (
+        Family(
+            "memory",
+            ("compiled", "pure", "naive", "eventsourcing"),
+            "naive",
+            "in memory",
+        ),
+        Family(
+            "sqlite",
+            DURABLE_STORES,
+            "sqlite_floor",
+            "SQLite file on this disk, durability full (WAL, synchronous=FULL)",
+            durable=True,
+        ),
+    )
+}
 #: Every store id, in report order.
-STORES: tuple[str, ...] = ("compiled", "pure", "naive", "eventsourcing")
+STORES: tuple[str, ...] = tuple(store for family in FAMILIES.values() for store in family.stores)
+#: The reference store of every store id (the reference's own is itself).
+REFERENCES: dict[str, str] = {
+    store: family.reference for family in FAMILIES.values() for store in family.stores
+}
 #: The unit of a timed workload: seconds per operation.
 SECONDS = "s"
-#: The unit of ``memory_per_event``.
+#: The unit of ``memory_per_event`` and ``disk_per_event``.
 BYTES_PER_EVENT = "bytes/event"
 #: A read-only workload repeats ``run`` until one sample lasts at least this long.
 MIN_SAMPLE_TIME = 0.005
 _MAX_REPEAT = 100_000
 
 TOKEN = WriteToken.recorder()
-StoreFactory = Callable[[], Any]
+#: Makes a fresh store: ``await factory()``.
+StoreFactory = Callable[[], Awaitable[Any]]
 
+_MEMORY = frozenset(FAMILIES["memory"].stores)
 _CORE_STORES = frozenset({"compiled", "pure", "naive"})
-_ALL_STORES = frozenset(STORES)
+_SQLITE = frozenset(FAMILIES["sqlite"].stores)
+#: Appends and reads: every store of both families.
+_ALL_STORES = _MEMORY | _SQLITE
+#: The contract's queries (timers, listing): the complete stores.
+_COMPLETE = _CORE_STORES | {"sqlite"}
+#: Durable appends per sample go round-robin over this many workflows ...
+DURABLE_WORKFLOWS = 4
+#: ... or come from this many concurrent tasks.
+DURABLE_TASKS = 100
+#: Untimed preparation fills this many workflows (or schedules this many timers) at once:
+#: a durable store's group commit then shares one fsync among them.
+_CONCURRENCY = 1_000
 
 
 # -- stores -------------------------------------------------------------------------------
 
 
+def family_of(store_id: str) -> Family | None:
+    """The family of ``store_id`` (None for an id this version does not know)."""
+    for family in FAMILIES.values():
+        if store_id in family.stores:
+            return family
+    return None
+
+
 def available_stores() -> tuple[str, ...]:
-    """The store ids that can be made here (the compiled core built, eventsourcing installed)."""
+    """The store ids that can be made here (the compiled core built, eventsourcing
+    installed; the sqlite family needs only the standard library)."""
     found = []
     for store_id in STORES:
         if store_id == "compiled":
@@ -100,18 +200,33 @@ def available_stores() -> tuple[str, ...]:
                 _select.load_core()
             except ImportError:
                 continue
-        elif store_id == "eventsourcing":
+        elif store_id in ("eventsourcing", "eventsourcing_sqlite"):
             try:
                 importlib.import_module("aion_store.bench.peer")
+                if store_id == "eventsourcing_sqlite":
+                    importlib.import_module("eventsourcing.sqlite")
             except ImportError:
                 continue
         found.append(store_id)
     return tuple(found)
 
 
+async def open_store(store_id: str, *, cache_events: int | None = None) -> Any:
+    """A fresh, empty store of any family; ``await close_store(store)`` when done.
+    ``cache_events`` sizes the decoded-event cache of the compiled core and of
+    ``SqliteStore`` (0: off, every read decodes; None: the default); the other stores
+    ignore it. The durable stores get a new temp file each, removed when closed."""
+    if store_id in _SQLITE:
+        return await open_durable(store_id, cache_events=cache_events)
+    return make_store(store_id, cache_events=cache_events)
+
+
 def make_store(store_id: str, *, cache_events: int | None = None) -> Any:
-    """A fresh, empty store. ``cache_events`` sizes the compiled core's decoded-event
-    cache (0: off, every read decodes; None: the default); the other stores ignore it."""
+    """A fresh, empty in-memory store (the family ``memory``: nothing to close). The
+    durable stores are opened with ``await open_store(id)``. ``cache_events`` sizes the
+    compiled core's decoded-event cache (0: off; None: the default)."""
+    if store_id in _SQLITE:
+        raise ValueError(f"store {store_id!r} is durable: open it with await open_store()")
     if store_id == "compiled":
         cache = DEFAULT_DECODED_CACHE_EVENTS if cache_events is None else cache_events
         return InMemoryStore(engine="compiled", decoded_cache_events=cache)
@@ -167,19 +282,22 @@ class Sizes:
     poll_every: int = 1_000
     #: ... and a ``list_active`` every this many.
     list_active_every: int = 10_000
-    #: memory_per_event: workflows ...
+    #: memory_per_event, disk_per_event: workflows ...
     memory_workflows: int = 500
     #: ... with this many events each.
     memory_events: int = 40
+    #: durable_append, durable_append_100_tasks: 1-event appends per sample (each one
+    #: committed durably: an fsync when not shared).
+    durable_appends: int = 400
 
     @classmethod
     def default(cls) -> Sizes:
-        """The sizes the numbers in the README come from (all stores: about 2-3 minutes)."""
+        """The sizes the numbers in the README come from (all stores: about 5 minutes)."""
         return cls()
 
     @classmethod
     def quick(cls) -> Sizes:
-        """About 5-10x smaller: every workload on every store in well under 30 s."""
+        """About 5-10x smaller: every workload on every store in well under a minute."""
         return cls(
             workflows=1_000,
             events_per_workflow=20,
@@ -193,6 +311,7 @@ class Sizes:
             list_active_every=2_000,
             memory_workflows=100,
             memory_events=20,
+            durable_appends=200,
         )
 
     def with_(self, **overrides: int) -> Sizes:
@@ -254,13 +373,14 @@ class Workload:
         return None if self.events is None else self.events(sizes)
 
     def store_factory(self, store_id: str) -> StoreFactory:
-        """Fresh stores of ``store_id`` configured for this workload."""
+        """Makes fresh stores of ``store_id`` configured for this workload:
+        ``await factory()``; the caller closes them (:func:`close_store`)."""
         if store_id not in self.stores:
             raise ValueError(f"workload {self.id} cannot run on store {store_id!r}")
         cache = self.cache_events
 
-        def factory() -> Any:
-            return make_store(store_id, cache_events=cache)
+        async def factory() -> Any:
+            return await open_store(store_id, cache_events=cache)
 
         return factory
 
@@ -319,7 +439,9 @@ class Sampler:
 
     Call :meth:`prepare` before the first sample, and before every sample when
     :attr:`fresh_state` is true; :meth:`sample` returns one value (seconds per
-    operation, or bytes per event) and keeps it in :attr:`values`.
+    operation, or bytes per event) and keeps it in :attr:`values`. Every store the
+    workload makes is closed: a sample's own once it is taken (when :attr:`fresh_state`),
+    the rest by :meth:`close` (or ``with Sampler(...) as sampler``).
     """
 
     def __init__(
@@ -336,7 +458,19 @@ class Sampler:
         self.sizes = sizes or Sizes.default()
         self.loop = loop
         self.min_sample_time = min_sample_time
-        self.factory = workload.store_factory(store_id)
+        made = workload.store_factory(store_id)
+        #: The stores made and not closed yet (those that have anything to close).
+        self.open_stores: list[Any] = []
+
+        async def factory() -> Any:
+            store = await made()
+            if hasattr(store, "close"):
+                self.open_stores.append(store)
+            return store
+
+        self.factory: StoreFactory = factory
+        family = family_of(store_id)
+        self.durable = family is not None and family.durable
         self.ops = workload.ops_per_sample(self.sizes)
         self.fresh_state = workload.mutates or workload.unit == BYTES_PER_EVENT
         self.repeat = 1
@@ -346,10 +480,20 @@ class Sampler:
         self.state: Any = None
         forget_inputs()
 
+    def __enter__(self) -> Sampler:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
     def prepare(self) -> None:
         """Build the state for the next sample (untimed); calibrate ``repeat`` once."""
         self.state = None
+        self._close_stores()
         self.state = self.loop.run_until_complete(self.workload.prepare(self.factory, self.sizes))
+        if self.durable and hasattr(os, "sync"):
+            # The preparation's writes reach the disk now, not during the timed commits.
+            os.sync()
         if not self.fresh_state:
             # Only the store keeps the events now: the heap holds what a real process would.
             forget_inputs()
@@ -366,7 +510,7 @@ class Sampler:
             result = self.loop.run_until_complete(self.workload.run(self.state))
             assert result is not None
             value = float(result)
-            self.notes["input_bytes_per_event"] = self.state.input_bytes_per_event
+            self.notes.update(getattr(self.state, "notes", {}))
         else:
             elapsed = self.loop.run_until_complete(
                 timed(self.workload.run, self.state, self.repeat)
@@ -374,8 +518,39 @@ class Sampler:
             value = elapsed / (self.ops * self.repeat)
         if self.fresh_state:
             self.state = None
+            self._close_stores()
         self.values.append(value)
         return value
+
+    def close(self) -> None:
+        """Close every store still open (idempotent); the sampler can take no more samples
+        until it is prepared again."""
+        self.state = None
+        self._close_stores()
+
+    def _close_stores(self) -> None:
+        stores, self.open_stores = self.open_stores, []
+        if not stores:
+            return
+        try:
+            self.loop.run_until_complete(_close_all(stores))
+        except BaseException:
+            # The loop was interrupted (Ctrl-C) or a close failed: at least the files go.
+            for store in stores:
+                discard(store)
+            raise
+
+
+async def _close_all(stores: Sequence[Any]) -> None:
+    failures = []
+    for store in stores:
+        try:
+            await close_store(store)
+        except Exception as error:
+            discard(store)
+            failures.append(error)
+    if failures:
+        raise failures[0]
 
 
 def measure(
@@ -388,7 +563,8 @@ def measure(
     loop: asyncio.AbstractEventLoop | None = None,
 ) -> list[float]:
     """Per-sample results of ``workload`` on ``store_id``: seconds per operation (or bytes
-    per event for ``memory_per_event``). ``samples`` defaults to the workload's own.
+    per event for ``memory_per_event`` and ``disk_per_event``). ``samples`` defaults to
+    the workload's own. Every store it makes is closed before it returns.
 
     Runs ``prepare`` untimed, then times ``run`` on one persistent event loop (``loop``,
     or a private one closed on return); see the module docstring for the method.
@@ -396,12 +572,14 @@ def measure(
     own_loop = loop is None
     active = asyncio.new_event_loop() if loop is None else loop
     try:
-        sampler = Sampler(workload, store_id, sizes, loop=active, min_sample_time=min_sample_time)
-        for index in range(samples or workload.samples):
-            if index == 0 or sampler.fresh_state:
-                sampler.prepare()
-            sampler.sample()
-        return sampler.values
+        with Sampler(
+            workload, store_id, sizes, loop=active, min_sample_time=min_sample_time
+        ) as sampler:
+            for index in range(samples or workload.samples):
+                if index == 0 or sampler.fresh_state:
+                    sampler.prepare()
+                sampler.sample()
+            return sampler.values
     finally:
         if own_loop:
             active.close()
@@ -411,11 +589,20 @@ def measure(
 
 
 async def _fill(store: Any, histories: Sequence[Sequence[Event]], batch: int = 1_000) -> None:
-    """Append each history in batches of ``batch`` events (untimed preparation)."""
-    for events in histories:
+    """Append each history in batches of ``batch`` events (untimed preparation).
+
+    Up to ``_CONCURRENCY`` histories are filled by concurrent tasks, so that a durable
+    store's group commit shares one transaction among them. An in-memory store's
+    ``append`` never suspends, so its tasks run one after the other, in order: the store
+    ends up exactly as if filled in one loop."""
+
+    async def fill(events: Sequence[Event]) -> None:
         owner = events[0].envelope.workflow_id
         for start in range(0, len(events), batch):
             await store.append(TOKEN, owner, list(events[start : start + batch]), start)
+
+    for first in range(0, len(histories), _CONCURRENCY):
+        await asyncio.gather(*(fill(events) for events in histories[first : first + _CONCURRENCY]))
 
 
 @dataclass
@@ -455,7 +642,7 @@ async def _prepare_append_many(factory: StoreFactory, sizes: Sizes) -> _Appends:
     original store's head is a scan of the history (``max(seq)``) per append.
     """
     histories = data.histories(0, sizes.workflows, sizes.events_per_workflow, "all")
-    return _Appends(factory(), _round_robin(histories, 1))
+    return _Appends(await factory(), _round_robin(histories, 1))
 
 
 async def _prepare_append_batch10(factory: StoreFactory, sizes: Sizes) -> _Appends:
@@ -465,7 +652,7 @@ async def _prepare_append_batch10(factory: StoreFactory, sizes: Sizes) -> _Appen
     overhead and how much is per event.
     """
     histories = data.histories(0, sizes.workflows, sizes.events_per_workflow, "all")
-    return _Appends(factory(), _round_robin(histories, 10))
+    return _Appends(await factory(), _round_robin(histories, 10))
 
 
 def _tail_layout(length: int, appends: int) -> tuple[int, int]:
@@ -477,7 +664,8 @@ def _tail_layout(length: int, appends: int) -> tuple[int, int]:
 async def _prepare_tail(factory: StoreFactory, sizes: Sizes, length: int) -> _Appends:
     count, per_workflow = _tail_layout(length, sizes.tail_appends)
     histories = data.histories(0, count, length + per_workflow, "none")
-    store = factory()
+    store = await factory()
+    await prime_wal(store)  # durable stores only: their WAL at its working size
     await _fill(store, [events[:length] for events in histories])
     appends = _round_robin([events[length:] for events in histories], 1)
     return _Appends(store, appends[: sizes.tail_appends])
@@ -514,7 +702,7 @@ class _Read:
 
 async def _prepare_read(factory: StoreFactory, length: int, *, warm: bool = False) -> _Read:
     (events,) = data.histories(0, 1, length, "none")
-    store = factory()
+    store = await factory()
     await _fill(store, [events])
     state = _Read(store, events[0].envelope.workflow_id, 1, 1)
     if warm:
@@ -601,7 +789,7 @@ async def _prepare_rejected(factory: StoreFactory, sizes: Sizes) -> _Rejected:
     check that detects a second writer, which must change nothing.
     """
     (events,) = data.histories(0, 1, sizes.short_history, "none")
-    store = factory()
+    store = await factory()
     await _fill(store, [events])
     stale = len(events) - 1
     return _Rejected(store, events[0].envelope.workflow_id, [events[-1]], stale)
@@ -635,6 +823,15 @@ def _timer_plan(timers: int, due: int) -> tuple[datetime, tuple[Any, ...]]:
     return as_of, tuple(plan)
 
 
+async def _schedule_all(store: Any, plan: Sequence[tuple[Any, Any, Any]]) -> None:
+    """Schedule every timer of ``plan``, ``_CONCURRENCY`` at once (untimed preparation:
+    a durable store commits each chunk together; an in-memory one schedules in order)."""
+    schedule = store.schedule_timer
+    for first in range(0, len(plan), _CONCURRENCY):
+        chunk = plan[first : first + _CONCURRENCY]
+        await asyncio.gather(*(schedule(owner, timer, at) for owner, timer, at in chunk))
+
+
 @dataclass
 class _Timers:
     store: Any
@@ -652,10 +849,8 @@ async def _prepare_timers(factory: StoreFactory, sizes: Sizes) -> _Timers:
     poll. One poll runs untimed first.
     """
     as_of, plan = _timer_plan(sizes.timers, sizes.due_timers)
-    store = factory()
-    schedule = store.schedule_timer
-    for owner, timer_id, fire_at in plan:
-        await schedule(owner, timer_id, fire_at)
+    store = await factory()
+    await _schedule_all(store, plan)
     state = _Timers(store, as_of)
     state.result = await store.expired_timers(as_of)
     return state
@@ -675,7 +870,7 @@ class _Listing:
 
 
 async def _prepare_listing(factory: StoreFactory, sizes: Sizes) -> _Listing:
-    store = factory()
+    store = await factory()
     await _fill(store, data.histories(0, sizes.active_workflows, sizes.active_events, "even"))
     return _Listing(store)
 
@@ -778,7 +973,7 @@ async def _prepare_mixed(factory: StoreFactory, sizes: Sizes) -> _Mixed:
     poll at the simulated now, every ``list_active_every`` ops a ``list_active``. One op =
     one store call of any kind: the number to compare is the whole run's throughput.
     """
-    return _Mixed(factory(), _mixed_script_for(sizes))
+    return _Mixed(await factory(), _mixed_script_for(sizes))
 
 
 async def _run_mixed(state: _Mixed) -> None:
@@ -806,6 +1001,11 @@ class _Memory:
     #: Filled in by the run: traced bytes of the input events, per event.
     input_bytes_per_event: float = 0.0
     store: Any = None
+
+    @property
+    def notes(self) -> dict[str, float]:
+        """Side results the sampler reports with the value."""
+        return {"input_bytes_per_event": self.input_bytes_per_event}
 
 
 async def _prepare_memory(factory: StoreFactory, sizes: Sizes) -> _Memory:
@@ -836,7 +1036,7 @@ async def _append_all(store: Any, appends: list[Any]) -> Any:
 
 async def _run_memory(state: _Memory) -> float:
     # Warm-up outside tracing: first-use allocations of the store and the builders.
-    warm = state.factory()
+    warm = await state.factory()
     for event in data.history(10_000_000, 12, complete=True):
         await warm.append(TOKEN, event.envelope.workflow_id, [event], event.envelope.seq - 1)
     del warm
@@ -853,7 +1053,7 @@ async def _run_memory(state: _Memory) -> float:
         appends = _round_robin(histories, 1)
         gc.collect()
         inputs = tracemalloc.get_traced_memory()[0] - before
-        store = await _append_all(state.factory(), appends)
+        store = await _append_all(await state.factory(), appends)
         del histories, appends
         gc.collect()
         held = tracemalloc.get_traced_memory()[0] - before
@@ -863,6 +1063,102 @@ async def _run_memory(state: _Memory) -> float:
     state.input_bytes_per_event = inputs / total
     state.store = store
     return held / total
+
+
+# -- durable stores -----------------------------------------------------------------------
+
+
+async def _prepare_durable_append(factory: StoreFactory, sizes: Sizes) -> _Appends:
+    """``durable_appends`` (400) 1-event appends from one task, each awaited before the
+    next, round-robin over a few workflows (4), starting from empty ones.
+
+    An engine's worker recording one step at a time: every append is its own durable
+    commit (``durability="full"``: an fsync of the WAL) that nothing can share. Compare
+    with the floor: the bare ``BEGIN IMMEDIATE``/``INSERT``/``COMMIT`` of the same bytes
+    through the same hop to a thread; ``SqliteStore`` also checks the head, projects the
+    status and runs, and writes them in the same transaction. Every store starts with its
+    WAL at its working size (:func:`~aion_store.bench.durable.prime_wal`, untimed), as in
+    a long-running engine, as do ``tail_append_*`` on the durable stores.
+    """
+    per_workflow = math.ceil(sizes.durable_appends / DURABLE_WORKFLOWS)
+    histories = data.histories(0, DURABLE_WORKFLOWS, per_workflow, "none")
+    appends = _round_robin(histories, 1)[: sizes.durable_appends]
+    store = await factory()
+    await prime_wal(store)
+    return _Appends(store, appends)
+
+
+@dataclass
+class _Concurrent:
+    """A fresh store and each task's appends, in order."""
+
+    store: Any
+    tasks: list[list[tuple[WorkflowId, list[Event], int]]]
+
+
+async def _prepare_durable_tasks(factory: StoreFactory, sizes: Sizes) -> _Concurrent:
+    """The same ``durable_appends`` (400) 1-event appends from 100 concurrent tasks, each
+    appending to its own workflow, every append awaited before that task's next.
+
+    Many workflows progressing at once, as in a busy engine: ``SqliteStore``'s writer
+    commits the appends waiting together in one transaction (group commit: one fsync for
+    all of them). One op = one append; compare events/s with ``durable_append``. The
+    floor has no group commit (a transaction per call); eventsourcing's recorder blocks
+    the loop, so its tasks run one after the other.
+    """
+    per_task = math.ceil(sizes.durable_appends / DURABLE_TASKS)
+    histories = data.histories(0, DURABLE_TASKS, per_task, "none")
+    tasks: list[list[tuple[WorkflowId, list[Event], int]]] = [[] for _ in histories]
+    for index, (owner, batch, expected) in enumerate(_round_robin(histories, 1)):
+        if index >= sizes.durable_appends:
+            break
+        tasks[index % DURABLE_TASKS].append((owner, batch, expected))
+    store = await factory()
+    await prime_wal(store)
+    return _Concurrent(store, tasks)
+
+
+async def _run_durable_tasks(state: _Concurrent) -> None:
+    append = state.store.append
+
+    async def task(appends: list[tuple[WorkflowId, list[Event], int]]) -> None:
+        for workflow_id, batch, expected in appends:
+            await append(TOKEN, workflow_id, batch, expected)
+
+    await asyncio.gather(*(task(appends) for appends in state.tasks))
+
+
+@dataclass
+class _Disk:
+    factory: StoreFactory
+    store: Any
+    events: int
+    notes: dict[str, float] = field(default_factory=dict)
+
+
+async def _prepare_disk(factory: StoreFactory, sizes: Sizes) -> _Disk:
+    """Bytes on disk per stored event: ``memory_workflows`` (500) complete workflows of
+    ``memory_events`` (40) events, the ``memory_per_event`` mix, in a fresh file.
+
+    Method, identical for every store: fill the file (each workflow's history in one
+    append, the workflows concurrently: ``VACUUM`` rewrites the file, so how it was
+    filled does not matter), close the store (which checkpoints the WAL into the file),
+    ``VACUUM`` with a plain connection, then the file's size divided by the number of
+    events. It includes the fixed size of an empty database (its schema's pages), which
+    the notes give as ``empty_file_bytes``; compare with the compiled store's
+    ``memory_per_event``.
+    """
+    histories = data.histories(0, sizes.memory_workflows, sizes.memory_events, "all")
+    store = await factory()
+    await _fill(store, histories, batch=sizes.memory_events)
+    return _Disk(factory, store, sizes.memory_workflows * sizes.memory_events)
+
+
+async def _run_disk(state: _Disk) -> float:
+    size = await disk_bytes(state.store)
+    empty = await disk_bytes(await state.factory())
+    state.notes.update(file_bytes=float(size), empty_file_bytes=float(empty))
+    return float(size / state.events)
 
 
 # -- the registry -------------------------------------------------------------------------
@@ -934,6 +1230,10 @@ def _memory_ops(sizes: Sizes) -> int:
     return sizes.memory_workflows * sizes.memory_events
 
 
+def _durable_ops(sizes: Sizes) -> int:
+    return sizes.durable_appends
+
+
 WORKLOADS: dict[str, Workload] = {
     w.id: w
     for w in (
@@ -943,7 +1243,7 @@ WORKLOADS: dict[str, Workload] = {
             _prepare_append_many,
             _run_appends,
             _ops_round_robin(1),
-            _ALL_STORES,
+            _MEMORY,
             mutates=True,
             samples=5,
             events=_constant(1),
@@ -954,7 +1254,7 @@ WORKLOADS: dict[str, Workload] = {
             _prepare_append_batch10,
             _run_appends,
             _ops_round_robin(10),
-            _ALL_STORES,
+            _MEMORY,
             mutates=True,
             samples=5,
             events=_constant(10),
@@ -1048,6 +1348,7 @@ WORKLOADS: dict[str, Workload] = {
             _prepare_timers,
             _run_timers,
             _constant(10),
+            _COMPLETE,
         ),
         _workload(
             "list_active",
@@ -1055,6 +1356,7 @@ WORKLOADS: dict[str, Workload] = {
             _prepare_list_active,
             _run_list_active,
             _constant(1),
+            _COMPLETE,
         ),
         _workload(
             "query_running",
@@ -1062,6 +1364,7 @@ WORKLOADS: dict[str, Workload] = {
             _prepare_query,
             _run_query,
             _constant(1),
+            _COMPLETE,
         ),
         _workload(
             "mixed_engine",
@@ -1081,6 +1384,37 @@ WORKLOADS: dict[str, Workload] = {
             unit=BYTES_PER_EVENT,
             mutates=True,
             cache_events=0,
+            samples=1,
+        ),
+        _workload(
+            "durable_append",
+            "1-event durable appends from one task, round-robin over 4 workflows",
+            _prepare_durable_append,
+            _run_appends,
+            _durable_ops,
+            _SQLITE,
+            mutates=True,
+            events=_constant(1),
+        ),
+        _workload(
+            "durable_append_100_tasks",
+            "1-event durable appends from 100 concurrent tasks (per append)",
+            _prepare_durable_tasks,
+            _run_durable_tasks,
+            _durable_ops,
+            _SQLITE,
+            mutates=True,
+            events=_constant(1),
+        ),
+        _workload(
+            "disk_per_event",
+            "bytes on disk per stored event (after VACUUM; the memory_per_event mix)",
+            _prepare_disk,
+            _run_disk,
+            _memory_ops,
+            _SQLITE,
+            unit=BYTES_PER_EVENT,
+            mutates=True,
             samples=1,
         ),
     )
