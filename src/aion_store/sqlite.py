@@ -51,7 +51,7 @@ from aion_store._sql.rows import (
 from aion_store._sql.store import SqlStore
 from aion_store._sql.visibility import attribute_value, condition, keywords
 from aion_store._sqlite.schema import SCHEMA_VERSION, check_current, configure, prepare
-from aion_store._sqlite.threads import ReaderThread, WriterThread
+from aion_store._sqlite.threads import ReaderThread, WriterConnection, WriterThread
 from aion_store._validate import check_seq
 from aion_store.error import BackendError, SequenceConflict
 from aion_store.events import Event
@@ -296,7 +296,7 @@ async def _open(
             raise BackendError(f"{name}: is a directory, not a database file")
         if not location.parent.is_dir():
             raise BackendError(f"{name}: directory {location.parent} does not exist")
-        connection = _connect(location, "rw" if location.exists() else "rwc")
+        connection = _connect(location, "rw" if location.exists() else "rwc", WriterConnection)
         try:
             connection.execute(f"PRAGMA busy_timeout = {timeout_ms}")
             prepare(connection, name)
@@ -346,10 +346,17 @@ async def _open(
     return cls(path, reader, writer, cache)
 
 
-def _connect(location: Path, mode: str) -> sqlite3.Connection:
+def _connect(
+    location: Path, mode: str, factory: type[sqlite3.Connection] = sqlite3.Connection
+) -> sqlite3.Connection:
     uri = f"{location.as_uri()}?mode={mode}"
     return sqlite3.connect(
-        uri, uri=True, isolation_level=None, check_same_thread=False, cached_statements=256
+        uri,
+        uri=True,
+        isolation_level=None,
+        check_same_thread=False,
+        cached_statements=256,
+        factory=factory,
     )
 
 
@@ -389,17 +396,17 @@ def _bodies(key: bytes, start: int, connection: sqlite3.Connection) -> list[byte
     return [row[0] for row in connection.execute(_EVENTS_FROM, (key, start))]
 
 
+_HEAD = "SELECT seq FROM events WHERE workflow_id = ? ORDER BY seq DESC LIMIT 1"
 _WORKFLOW_ROW = (
-    "SELECT head, status, runs, workflow_type, started_at, ended_at FROM workflows "
-    "WHERE workflow_id = ?"
+    "SELECT status, runs, workflow_type, started_at, ended_at FROM workflows WHERE workflow_id = ?"
 )
 _INSERT_EVENT = "INSERT INTO events (workflow_id, seq, body) VALUES (?, ?, ?)"
 _INSERT_WORKFLOW = (
-    "INSERT INTO workflows (head, status, runs, workflow_type, started_at, ended_at, "
-    "workflow_id) VALUES (?, ?, ?, ?, ?, ?, ?)"
+    "INSERT INTO workflows (status, runs, workflow_type, started_at, ended_at, workflow_id) "
+    "VALUES (?, ?, ?, ?, ?, ?)"
 )
 _UPDATE_WORKFLOW = (
-    "UPDATE workflows SET head = ?, status = ?, runs = ?, workflow_type = ?, started_at = ?, "
+    "UPDATE workflows SET status = ?, runs = ?, workflow_type = ?, started_at = ?, "
     "ended_at = ? WHERE workflow_id = ?"
 )
 _INSERT_RUN = (
@@ -417,26 +424,43 @@ def _append(
     problem: BaseException | None,
     connection: sqlite3.Connection,
 ) -> None:
-    """On the writer, in the group's transaction: SPEC §6's append, projections included."""
-    found = connection.execute(_WORKFLOW_ROW, (key,)).fetchone()
-    head = 0 if found is None else found[0]
+    """On the writer, in the group's transaction: SPEC §6's append, projections included.
+
+    Everything that can refuse the append is checked before the first write. The head
+    comes from the writer's memory when no other connection has committed since it was
+    learnt (:class:`~aion_store._sqlite.threads.WriterConnection`), else from the file."""
+    heads: dict[bytes, int] = connection.heads  # type: ignore[attr-defined]
+    head = heads.get(key)
+    if head is None:
+        last = connection.execute(_HEAD, (key,)).fetchone()
+        head = 0 if last is None else last[0]
     if head != expected:
         raise SequenceConflict(expected=expected, found=head)
     if not batch:
         return
     if problem is not None:
         raise problem
-    for start in range(0, len(batch), _CHUNK):
-        chunk = batch[start : start + _CHUNK]
-        bodies = _codec.encode_event_bodies(chunk)
-        seqs = range(expected + 1 + start, expected + 1 + start + len(chunk))
-        connection.executemany(_INSERT_EVENT, zip(repeat(key), seqs, bodies))
+    if len(batch) == 1:
+        body = _codec.encode_event_bodies(batch)[0]
+        connection.execute(_INSERT_EVENT, (key, expected + 1, body))
+    else:
+        for start in range(0, len(batch), _CHUNK):
+            chunk = batch[start : start + _CHUNK]
+            bodies = _codec.encode_event_bodies(chunk)
+            seqs = range(expected + 1 + start, expected + 1 + start + len(chunk))
+            connection.executemany(_INSERT_EVENT, zip(repeat(key), seqs, bodies))
+    heads[key] = expected + len(batch)
+    change = delta(batch)
+    if change.children:
+        connection.executemany(_ADOPT, [(id_bytes(child), key) for child in change.children])
+    fresh = expected == 0
+    if change.status is None and not fresh:
+        return  # no lifecycle event: the workflow's row stays as it is
+    found = None if fresh else connection.execute(_WORKFLOW_ROW, (key,)).fetchone()
     row = WorkflowRow() if found is None else _workflow_row(*found)
     runs_before = row.runs
-    change = delta(batch)
     ended = apply(row, change)
     values = (
-        row.head,
         status_code(row.status),
         row.runs,
         row.workflow_type,
@@ -466,12 +490,9 @@ def _append(
                 for index, run in enumerate(change.new_runs)
             ],
         )
-    if change.children:
-        connection.executemany(_ADOPT, [(id_bytes(child), key) for child in change.children])
 
 
 def _workflow_row(
-    head: int,
     status: int,
     runs: int,
     workflow_type: str | None,
@@ -479,7 +500,7 @@ def _workflow_row(
     ended_at: int | None,
 ) -> WorkflowRow:
     return WorkflowRow(
-        head,
+        0,
         STATUSES[status],
         runs,
         workflow_type,
@@ -515,7 +536,8 @@ def _query_sql(
         parameters += [micros_of(after[0]), id_bytes(after[1])]
     sql = (
         "SELECT w.workflow_id, w.workflow_type, w.status, w.started_at, w.ended_at, p.parent, "
-        "w.head FROM workflows w LEFT JOIN parents p ON p.workflow_id = w.workflow_id "
+        "(SELECT max(seq) FROM events e WHERE e.workflow_id = w.workflow_id) "
+        "FROM workflows w LEFT JOIN parents p ON p.workflow_id = w.workflow_id "
         f"WHERE {' AND '.join(conditions)} ORDER BY w.started_at, w.workflow_id LIMIT ?"
     )
     return sql, [*parameters, limit]

@@ -27,9 +27,10 @@ CREATE TABLE events (
     PRIMARY KEY (workflow_id, seq)
 ) WITHOUT ROWID;
 
+-- One row per workflow. Its head is the last seq in events (an index probe), so an
+-- append that changes no projection writes its events' pages only.
 CREATE TABLE workflows (
     workflow_id BLOB NOT NULL PRIMARY KEY,
-    head INTEGER NOT NULL,
     status INTEGER NOT NULL,
     runs INTEGER NOT NULL,
     workflow_type TEXT,
@@ -112,6 +113,7 @@ CREATE TABLE package_routes (
 """
 
 #: The schema version this package writes; ``MIGRATIONS[v]`` takes a file from v to v + 1.
+#: (Statements are split at ";": none may appear inside a statement or a comment.)
 MIGRATIONS: tuple[str, ...] = (_VERSION_1,)
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -5,10 +5,12 @@ thread of its own, which runs *jobs* (functions of the connection) submitted fro
 event loop and hands each result back to the loop that is awaiting it.
 
 The writer runs every job it finds waiting in one transaction (``BEGIN IMMEDIATE`` ...
-``COMMIT``), each inside a savepoint of its own, and answers the jobs only once the
-commit returned: appends awaited by many tasks at once share one commit and so one
-fsync, and each keeps its own outcome (a job that raises is rolled back to its
-savepoint; its neighbours are not).
+``COMMIT``) and answers the jobs only once the commit returned: appends awaited by many
+tasks at once share one commit and so one fsync, and each keeps its own outcome. A job
+checks before it writes, so one that raises (a sequence conflict, a bad batch) has
+written nothing and its neighbours go on; a job that fails after writing (the database
+failed) takes the whole group down with it, rolled back: nothing of it is committed.
+The answers of a group reach each event loop in one wake-up.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from typing import Any, Generic, TypeVar
 
 from aion_store.error import BackendError
 
-__all__ = ["Job", "ReaderThread", "WriterThread"]
+__all__ = ["HEADS_KEPT", "Job", "ReaderThread", "WriterConnection", "WriterThread"]
 
 T = TypeVar("T")
 #: A function run on a store thread with that thread's connection.
@@ -33,6 +35,26 @@ Connect = Callable[[], sqlite3.Connection]
 Describe = Callable[[str, BaseException], BackendError]
 
 
+#: How many workflow heads the writer remembers between transactions.
+HEADS_KEPT = 100_000
+
+
+class WriterConnection(sqlite3.Connection):
+    """The writer's connection, with the heads it knows.
+
+    ``heads`` maps a workflow key to its head as of the last committed transaction of
+    this connection, or as written in the current one. It is trusted only while no other
+    connection has committed since: the writer compares ``PRAGMA data_version`` inside
+    each write transaction (it changes exactly when another connection commits) and
+    forgets every head when it moved, or when a transaction is rolled back.
+    """
+
+    def __init__(self, *arguments: Any, **options: Any) -> None:
+        super().__init__(*arguments, **options)
+        self.heads: dict[bytes, int] = {}
+        self.data_version = -1
+
+
 def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
     if future.cancelled():
         return
@@ -40,6 +62,22 @@ def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | Non
         future.set_result(result)
     else:
         future.set_exception(error)
+
+
+def _settle_all(calls: list[_Call[Any]]) -> None:
+    for call in calls:
+        _settle(call.future, call.result, call.error)
+
+
+def _answer_all(calls: list[_Call[Any]]) -> None:
+    """Hand every call's outcome back, one wake-up per event loop."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[_Call[Any]]] = {}
+    for call in calls:
+        by_loop.setdefault(call.loop, []).append(call)
+    for loop, answered in by_loop.items():
+        # A closed loop (RuntimeError) means nobody is waiting any more.
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(_settle_all, answered)
 
 
 class _Call(Generic[T]):
@@ -156,33 +194,34 @@ class WriterThread(_StoreThread):
                     stopping = True
             if group:
                 self._commit(connection, group)
-                for done in group:
-                    done.answer()
+                _answer_all(group)
             if stopping:
                 return
 
     def _commit(self, connection: sqlite3.Connection, group: list[_Call[Any]]) -> None:
         try:
             connection.execute("BEGIN IMMEDIATE")
+            if isinstance(connection, WriterConnection):
+                version = connection.execute("PRAGMA data_version").fetchone()[0]
+                if version != connection.data_version or len(connection.heads) > HEADS_KEPT:
+                    connection.heads.clear()  # another connection committed: ask again
+                    connection.data_version = version
         except sqlite3.Error as error:
             failure = self._describe("begin a write", error)
             for call in group:
                 call.error = failure
             return
         for index, call in enumerate(group):
+            changes = connection.total_changes
             try:
-                connection.execute("SAVEPOINT job")
-                try:
-                    call.result = call.job(connection)
-                except BaseException as error:
-                    call.error = self._error("write", error)
-                    connection.execute("ROLLBACK TO job")
-                connection.execute("RELEASE job")
-            except sqlite3.Error as error:
-                # The transaction itself failed (SQLite may roll it back on its own on a
-                # full disk or an I/O error): nothing of this group will be committed.
-                self._abandon(connection, group[: index + 1], group[index + 1 :], error)
-                return
+                call.result = call.job(connection)
+            except BaseException as error:
+                call.error = self._error("write", error)
+                if connection.total_changes != changes or not connection.in_transaction:
+                    # It failed after writing, or SQLite rolled the transaction back on
+                    # its own (a full disk, an I/O error): nothing of the group commits.
+                    self._abandon(connection, group[: index + 1], group[index + 1 :], error)
+                    return
         try:
             connection.execute("COMMIT")
         except sqlite3.Error as error:
@@ -193,11 +232,13 @@ class WriterThread(_StoreThread):
         connection: sqlite3.Connection,
         tried: list[_Call[Any]],
         untried: list[_Call[Any]],
-        error: sqlite3.Error,
+        error: BaseException,
     ) -> None:
         if connection.in_transaction:
             with contextlib.suppress(sqlite3.Error):
                 connection.execute("ROLLBACK")
+        if isinstance(connection, WriterConnection):
+            connection.heads.clear()  # they may hold what was rolled back
         failure = self._describe("commit", error)
         for call in tried:
             # A job's own refusal (a sequence conflict, a bad batch) stands: it wrote nothing.
