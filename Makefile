@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml setup.py src/aion_store/_core.pyx
+$(STAMP): pyproject.toml setup.py $(wildcard src/aion_store/*.pyx src/aion_store/*.pxd src/aion_store/wire/*.pyx src/aion_store/wire/*.pxd src/aion_store/wire/*.pxi)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip "setuptools>=77" "Cython>=3.0,<4"
 	AION_STORE_REQUIRE_EXTENSION=1 $(BIN)/python -m pip install --quiet -e '.[test,bench,plot,peers,release,postgres]'
@@ -56,7 +56,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy --strict src/aion_store
 
 clean:
-	rm -rf $(VENV) build dist wheelhouse src/*.egg-info src/aion_store/_core.c src/aion_store/*.so
+	rm -rf $(VENV) build dist wheelhouse src/*.egg-info src/aion_store/*.c src/aion_store/*.so src/aion_store/wire/*.c src/aion_store/wire/*.so
 
 # Fuzzing (fuzz/README.md). `make fuzz FUZZ_SECONDS=600` fuzzes for that long in all, shared
 # out over the four runs (msgpack, json, the CLI reader on each engine); `make fuzz-ci` is

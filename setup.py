@@ -1,4 +1,9 @@
-"""Build ``aion_store._core`` from Cython; without a working C compiler, ship the pure package.
+"""Build the compiled modules from Cython; without a working C compiler, ship the pure package.
+
+The modules, each beside its readable twin: ``aion_store.wire._msgpack_c`` (the msgpack
+codec; twin ``_msgpack_py``), ``aion_store._engine_c`` (``InMemoryStore``'s engine; twin
+``_engine_py``) and ``aion_store._timers_c`` (the durable-timer index; twin
+``_timers_py``). Cython directives live in each ``.pyx``'s header.
 
 ``AION_STORE_REQUIRE_EXTENSION=1`` (set for wheel builds) turns that fallback into an error,
 so no pure-Python wheel ever ships under a platform tag.
@@ -52,15 +57,16 @@ def extensions():
     debug = os.environ.get("AION_STORE_DEBUG_BUILD", "") not in ("", "0")
     # Python's own CFLAGS carry -g; without debug info the module is ~6x smaller.
     flags = [] if debug or sys.platform == "win32" else ["-g0"]
+    modules = [
+        ("aion_store.wire._msgpack_c", "src/aion_store/wire/_msgpack_c.pyx"),
+        ("aion_store._engine_c", "src/aion_store/_engine_c.pyx"),
+        ("aion_store._timers_c", "src/aion_store/_timers_c.pyx"),
+    ]
     return cythonize(
-        [Extension("aion_store._core", ["src/aion_store/_core.pyx"], extra_compile_args=flags)],
-        language_level=3,
+        [Extension(name, [source], extra_compile_args=flags) for name, source in modules],
         annotate=debug,
-        compiler_directives={
-            "cdivision": True,
-            "initializedcheck": False,
-            "embedsignature": True,
-        },
+        include_path=["src"],
+        compiler_directives={"embedsignature": True},
     )
 
 

@@ -2,8 +2,8 @@
 raw ``msgpack`` of an equivalent plain dict, in the same groups of the same run.
 
 ``wire``: ``aion_store.wire.to_msgpack``/``from_msgpack`` as the package resolves them (the
-compiled core's unless the pure path is forced); ``core``: ``aion_store._core``
-explicitly; ``pure``: ``aion_store.wire._msgpack``; ``plain_msgpack``:
+compiled core's unless the pure path is forced); ``core``: ``aion_store.wire._msgpack_c``
+explicitly; ``pure``: ``aion_store.wire._msgpack_py``; ``plain_msgpack``:
 ``msgpack.packb``/``unpackb`` of a dict with the same content (strings, ints, bytes) and
 no typed objects: the floor a typed codec is measured against.
 """
@@ -22,7 +22,7 @@ from aion_store.bench import data
 from aion_store.events import ActivityScheduled, Event, EventEnvelope
 from aion_store.ids import ActivityId
 from aion_store.payload import Payload
-from aion_store.wire import _msgpack
+from aion_store.wire import _msgpack_py as _msgpack
 
 EVENT = ActivityScheduled(
     envelope=EventEnvelope(
@@ -58,7 +58,7 @@ def _codecs() -> dict[str, tuple[Callable[[Any], bytes], Callable[[bytes], Any]]
         "wire": (wire.to_msgpack, lambda b: wire.from_msgpack(b, Event)),
     }
     try:
-        from aion_store import _core
+        from aion_store.wire import _msgpack_c as _core
     except ImportError:
         pass
     else:

@@ -14,7 +14,7 @@ hold the assertions, on ratios.
 
 Two decoding baselines join the cold full-read groups: ``unpackb_floor`` is
 ``msgpack.unpackb`` of the same stored bytes into plain lists (the floor for any decoder
-of this format), ``pure_codec`` is ``aion_store.wire._msgpack.from_msgpack`` of them
+of this format), ``pure_codec`` is ``aion_store.wire._msgpack_py.from_msgpack`` of them
 (the pure-Python decoder the compiled one replaces). Both run with the cyclic collector
 paused, their best case: building 100,000 nested lists otherwise triggers full
 collections that cost more than the parsing (the compiled decoder's event objects are
@@ -43,7 +43,7 @@ from aion_store.bench import (
     forget_inputs,
 )
 from aion_store.events import Event
-from aion_store.wire import _msgpack
+from aion_store.wire import _msgpack_py as _msgpack
 
 from .conftest import SIZES, per_op_clock
 

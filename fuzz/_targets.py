@@ -1,7 +1,7 @@
 """The checks every fuzz target asserts, shared by the atheris scripts and by pytest.
 
 - :func:`check_msgpack` decodes the bytes as every msgpack wire type with the compiled
-  (``aion_store._core``) and the pure (``aion_store.wire._msgpack``) decoder: only
+  (``aion_store.wire._msgpack_c``) and the pure (``aion_store.wire._msgpack_py``) decoder: only
   ``SerializationError`` may escape; both agree (accept with equal values of the same
   type and repr, or raise the same error type and message); an accepted value re-encodes
   (both encoders, byte-identical) to bytes that decode to an equal value.
@@ -76,12 +76,12 @@ from aion_store import (
 )
 from aion_store.cli._io import CliError, HistoryReader
 from aion_store.events import VARIANTS
-from aion_store.wire import _msgpack as pure_codec
+from aion_store.wire import _msgpack_py as pure_codec
 from aion_store.wire import from_json, to_json
 
 core_codec: ModuleType | None
 try:
-    from aion_store import _core as core_codec
+    from aion_store.wire import _msgpack_c as core_codec
 except ImportError:  # a pure-Python install: nothing to compare the pure decoder with
     core_codec = None
 

@@ -56,7 +56,8 @@ from aion_store import (
     WorkflowSummary,
 )
 from aion_store.events import VARIANTS
-from aion_store.wire import _msgpack, to_json
+from aion_store.wire import _msgpack_py as _msgpack
+from aion_store.wire import to_json
 
 FUZZ = Path(__file__).resolve().parent
 ROOT = FUZZ.parent

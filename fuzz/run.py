@@ -165,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if options.require_compiled:
         try:
-            import aion_store._core  # noqa: F401 (only checking that it is there)
+            import aion_store.wire._msgpack_c  # noqa: F401 (only checking that it is there)
         except ImportError as error:
             print(f"the compiled core does not import: {error}", file=sys.stderr)
             return 2

@@ -1148,17 +1148,18 @@ def test_python_m_aion_store_names_the_engine() -> None:
     except ImportError:
         assert default.startswith(prefix + "pure-Python path: the compiled extension ")
     else:
-        assert default == prefix + "compiled core (aion_store._core)"
+        modules = "aion_store._engine_c, aion_store.wire._msgpack_c"
+        assert default == f"{prefix}compiled core ({modules})"
     assert engine_line("-m", "aion_store.cli", "--version", pure=False) == default
     # the extension missing: said so, with the ImportError
     blocked = (
-        "import sys, runpy; sys.modules['aion_store._core'] = None; "
+        "import sys, runpy; sys.modules['aion_store._engine_c'] = None; "
         "runpy.run_module('aion_store', run_name='__main__')"
     )
     line = engine_line(pure=False, code=blocked)
     assert re.fullmatch(
         re.escape(prefix) + r"pure-Python path: the compiled extension is not installed "
-        r"\(ModuleNotFoundError: .*aion_store\._core.*\)",
+        r"\(ModuleNotFoundError: .*aion_store\._engine_c.*\)",
         line,
     ), line
 
@@ -1170,7 +1171,9 @@ def test_select_reason_matches_the_engine() -> None:
     if _select.FORCED_PURE:
         assert _select.REASON.startswith("pure-Python path: AION_STORE_PURE=")
     elif _select.COMPILED:
-        assert _select.REASON == "compiled core (aion_store._core)"
+        assert _select.REASON == (
+            "compiled core (aion_store._engine_c, aion_store.wire._msgpack_c)"
+        )
     else:
         assert _select.REASON.startswith("pure-Python path: the compiled extension ")
 

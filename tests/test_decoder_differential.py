@@ -6,8 +6,8 @@ replacement, insertion and deletion, truncation (at every length for a few input
 container headers (array, map, str, bin, ext) rewritten with larger, smaller or huge
 lengths or in another width, integers switched to other widths, uint64 values >= 2**63
 where integers are expected, items added to or removed from arrays and maps. Every
-mutant is decoded as ``Event`` and as ``list[Event]`` by ``aion_store._core`` and by
-``aion_store.wire._msgpack``: both must accept with equal values (==, same type, same
+mutant is decoded as ``Event`` and as ``list[Event]`` by ``aion_store.wire._msgpack_c`` and by
+``aion_store.wire._msgpack_py``: both must accept with equal values (==, same type, same
 repr) or raise ``SerializationError`` with the same message, nothing else may escape,
 and an accepted value must re-encode (``to_msgpack``) to bytes that decode equal.
 Non-canonical encodings of a valid input (wider integers and headers) must decode to
@@ -32,10 +32,10 @@ from hypothesis import strategies as st
 
 import strategies
 from aion_store import Event, SerializationError
-from aion_store.wire import _msgpack as pure_codec
+from aion_store.wire import _msgpack_py as pure_codec
 
 core_codec = pytest.importorskip(
-    "aion_store._core", reason="the compiled core is not built: nothing to compare with"
+    "aion_store.wire._msgpack_c", reason="the compiled core is not built: nothing to compare with"
 )
 
 FUZZ = Path(__file__).resolve().parent.parent / "fuzz"

@@ -86,7 +86,7 @@ def test_valid_seeds_are_accepted() -> None:
     the comparisons and round trips above)."""
     from aion_store import Event, from_json
     from aion_store.cli._io import HistoryReader
-    from aion_store.wire import _msgpack
+    from aion_store.wire import _msgpack_py as _msgpack
 
     for path in CORPUS:
         data = path.read_bytes()

@@ -37,7 +37,7 @@ from aion_store import (
     from_json,
     to_json,
 )
-from aion_store.wire import _msgpack as pure_codec
+from aion_store.wire import _msgpack_py as pure_codec
 
 HISTORIES = Path(__file__).parent / "data" / "histories"
 UTC = timezone.utc
@@ -45,7 +45,7 @@ AT = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 OWNER = WorkflowId("5f0c3a4e-8b1d-4c2a-9e3f-0a1b2c3d4e5f")
 
 try:
-    from aion_store import _core as core_codec
+    from aion_store.wire import _msgpack_c as core_codec
 except ImportError:  # a pure-only install: the compiled half of each check is skipped
     core_codec = None
 

@@ -7,8 +7,8 @@ documents: the event array itself, the history's events, search attribute maps a
 KeywordLists, payload and UUID bins, strings, timestamps. Nested lying headers too
 (1000 arrays each claiming 2**20 items over 1 MiB of items, maps, mixtures, deeper than
 msgpack's stack). Every case is decoded in one child process whose address space is
-capped at its size plus 256 MiB: ``aion_store._core.from_msgpack`` and
-``aion_store.wire._msgpack.from_msgpack`` (as ``Event`` and ``list[Event]``) must raise
+capped at its size plus 256 MiB: ``aion_store.wire._msgpack_c.from_msgpack`` and
+``aion_store.wire._msgpack_py.from_msgpack`` (as ``Event`` and ``list[Event]``) must raise
 ``SerializationError`` (not MemoryError, not a crash), and ``aion-store inspect FILE``
 must exit 2 with one line on stderr. Each decode's peak allocation (tracemalloc) must
 also stay within 16 bytes per input byte plus a few MiB: newer msgpack releases cap
@@ -151,9 +151,9 @@ CHILD = textwrap.dedent(
     from aion_store import Event, SerializationError
     from aion_store.cli import main as cli_main
     from aion_store.cli import inspect as _inspect  # imported now, not under the cap
-    from aion_store.wire import _msgpack as pure
+    from aion_store.wire import _msgpack_py as pure
     try:
-        from aion_store import _core as core
+        from aion_store.wire import _msgpack_c as core
     except ImportError:
         core = None
 
@@ -265,7 +265,7 @@ def test_lying_headers_are_serialization_errors(tmp_path: Path) -> None:
 
 def _has_core() -> bool:
     try:
-        importlib.import_module("aion_store._core")
+        importlib.import_module("aion_store.wire._msgpack_c")
     except ImportError:
         return False
     return True

@@ -1,6 +1,6 @@
 """Error paths do not leak memory: 20,000 rejected calls after a warm-up leave no trace.
 
-- The compiled decoder's error paths (``aion_store._core.from_msgpack`` on input its
+- The compiled decoder's error paths (``aion_store.wire._msgpack_c.from_msgpack`` on input its
   fast path refuses and hands to the pure decoder: a truncated event, a KeywordList with
   a number in it, a map with an integer key, invalid UTF-8, an Interval beyond a second
   of microseconds, a history whose second event is bad, a header claiming 2**20 items,
@@ -44,7 +44,7 @@ from aion_store import (
     WorkflowId,
     WriteToken,
 )
-from aion_store.wire import _msgpack as pure_codec
+from aion_store.wire import _msgpack_py as pure_codec
 
 FUZZ = Path(__file__).resolve().parent.parent / "fuzz"
 ITERATIONS = 20_000
@@ -61,7 +61,7 @@ OTHER = WorkflowId("00000000-0000-0000-0000-000000000007")
 
 def core_or_skip() -> ModuleType:
     try:
-        return importlib.import_module("aion_store._core")
+        return importlib.import_module("aion_store.wire._msgpack_c")
     except ImportError:
         pytest.skip("the compiled core is not built")
 

@@ -31,6 +31,7 @@ from hypothesis import strategies as st
 
 import aion_store
 import strategies as S
+from aion_store import _select
 from aion_store import events as events_module
 from aion_store.error import (
     BackendError,
@@ -76,7 +77,7 @@ from aion_store.status import (
     WorkflowSummary,
     status_from_events,
 )
-from aion_store.timers import TimerEntry, TimerIndex
+from aion_store.timers import TimerEntry
 from aion_store.visibility import (
     ListWorkflowsFilter,
     SearchAttributePredicate,
@@ -2588,7 +2589,31 @@ WB = WorkflowId("00000000-0000-0000-0000-00000000000b")
 WC = WorkflowId("f0000000-0000-0000-0000-000000000000")
 
 
-def test_timer_index_due_order() -> None:
+def _compiled_timers_built() -> bool:
+    try:
+        _select.timer_index_class("compiled")
+    except ImportError:
+        return False
+    return True
+
+
+@pytest.fixture(
+    params=[
+        "pure",
+        pytest.param(
+            "compiled",
+            marks=pytest.mark.skipif(
+                not _compiled_timers_built(), reason="the compiled modules are not built"
+            ),
+        ),
+    ]
+)
+def TimerIndex(request: pytest.FixtureRequest) -> Any:
+    """Both twins of the durable-timer index: every test below runs on each."""
+    return _select.timer_index_class(request.param)
+
+
+def test_timer_index_due_order(TimerIndex: Any) -> None:
     index = TimerIndex()
     timers = [
         (WC, TimerId.named("a"), at(1)),
@@ -2612,7 +2637,7 @@ def test_timer_index_due_order() -> None:
     ]
 
 
-def test_timer_index_boundary_inclusive_and_future_excluded() -> None:
+def test_timer_index_boundary_inclusive_and_future_excluded(TimerIndex: Any) -> None:
     index = TimerIndex()
     index.schedule(W, TimerId.named("t"), at(5))
     assert index.due(at(4.999999)) == []
@@ -2621,7 +2646,7 @@ def test_timer_index_boundary_inclusive_and_future_excluded() -> None:
     assert index.due(datetime(1, 1, 1, tzinfo=UTC)) == []
 
 
-def test_timer_index_replace() -> None:
+def test_timer_index_replace(TimerIndex: Any) -> None:
     index = TimerIndex()
     index.schedule(W, TimerId.named("t"), at(5))
     index.schedule(W, TimerId.named("t"), at(3))
@@ -2631,7 +2656,7 @@ def test_timer_index_replace() -> None:
     assert index.due(at(10)) == [entry(W, TimerId.named("t"), at(7))]
 
 
-def test_timer_index_rescheduling_due_timer_into_future_removes_it() -> None:
+def test_timer_index_rescheduling_due_timer_into_future_removes_it(TimerIndex: Any) -> None:
     index = TimerIndex()
     index.schedule(W, TimerId.named("t"), at(1))
     index.schedule(W, TimerId.named("u"), at(2))
@@ -2644,7 +2669,7 @@ def test_timer_index_rescheduling_due_timer_into_future_removes_it() -> None:
     ]
 
 
-def test_timer_index_rescheduling_future_timer_into_past_after_poll() -> None:
+def test_timer_index_rescheduling_future_timer_into_past_after_poll(TimerIndex: Any) -> None:
     index = TimerIndex()
     index.schedule(W, TimerId.named("t"), at(50))
     assert index.due(at(10)) == []
@@ -2657,7 +2682,7 @@ def test_timer_index_rescheduling_future_timer_into_past_after_poll() -> None:
     assert index.due(at(3.5)) == [entry(W, TimerId.named("t"), at(3))]
 
 
-def test_timer_index_polls_with_decreasing_as_of() -> None:
+def test_timer_index_polls_with_decreasing_as_of(TimerIndex: Any) -> None:
     index = TimerIndex()
     for k in range(10):
         index.schedule(W, TimerId.anonymous(k), at(k))
@@ -2669,7 +2694,7 @@ def test_timer_index_polls_with_decreasing_as_of() -> None:
     assert index.due(at(-1)) == []
 
 
-def test_timer_index_many_reschedules() -> None:
+def test_timer_index_many_reschedules(TimerIndex: Any) -> None:
     index = TimerIndex()
     for round_ in range(300):
         for k in range(3):
@@ -2697,9 +2722,11 @@ TIMER_OPS = st.lists(
 )
 
 
-@settings(deadline=None, max_examples=150)
-@given(TIMER_OPS)
-def test_timer_index_matches_naive_reference(ops: list[tuple[Any, ...]]) -> None:
+@settings(
+    deadline=None, max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(ops=TIMER_OPS)
+def test_timer_index_matches_naive_reference(TimerIndex: Any, ops: list[tuple[Any, ...]]) -> None:
     index = TimerIndex()
     reference: dict[tuple[WorkflowId, TimerId], datetime] = {}
     for op in ops:

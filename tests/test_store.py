@@ -17,7 +17,7 @@ from typing import Any
 import msgpack
 import pytest
 
-import aion_store._core  # noqa: F401  (the compiled engine must be built for these tests)
+import aion_store._engine_c  # noqa: F401  (the compiled engine must be built for these tests)
 from aion_store import (
     BackendError,
     Event,
@@ -220,9 +220,10 @@ def test_readers_never_see_half_a_batch(store: InMemoryStore) -> None:
 
 FIRST_RAW_READS = """
 import asyncio, sys, threading, time
-from aion_store import InMemoryStore, _core
+from aion_store import InMemoryStore
+from aion_store.wire import _msgpack_c as _core
 from aion_store.conformance._support import TOKEN, WF_A, every_variant
-from aion_store.wire import _msgpack
+from aion_store.wire import _msgpack_py as _msgpack
 
 real_spec_of = _msgpack.spec_of
 

@@ -38,7 +38,7 @@ from aion_store import (
     wire,
 )
 from aion_store._select import load_core
-from aion_store.wire import _msgpack as pure_codec
+from aion_store.wire import _msgpack_py as pure_codec
 
 UTC = timezone.utc
 WID = WorkflowId("00000000-0000-0000-0000-000000000001")

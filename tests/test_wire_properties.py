@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from aion_store import Event, wire
 from aion_store._select import load_core
-from aion_store.wire import _msgpack as pure_codec
+from aion_store.wire import _msgpack_py as pure_codec
 from strategies import any_wire_value, events, histories
 
 core_codec = load_core()

@@ -1,7 +1,8 @@
 """``python -m aion_store``: print the version and which engine is in use and why.
 
-One line, e.g. ``aion-store 0.1.0: compiled core (aion_store._core)`` or
-``aion-store 0.1.0: pure-Python path: AION_STORE_PURE=1 is set`` (the same as
+One line, e.g. ``aion-store 0.1.0: compiled core (aion_store._engine_c,
+aion_store.wire._msgpack_c)`` or ``aion-store 0.1.0: pure-Python path: AION_STORE_PURE=1
+is set`` (the same as
 ``aion-store --version``). The command itself is ``aion-store`` (``python -m aion_store.cli``).
 """
 

@@ -1,10 +1,11 @@
 """``InMemoryStore`` (SPEC §12): a correct, non-durable ``EventStore`` and ``VisibilityStore``.
 
-Histories and their projections live in an engine: the compiled core
-(``aion_store._core.Engine``) or its pure twin (``aion_store._pure.Engine``), chosen once
-at import (``aion_store.compiled``). Durable timers, the visibility index and packages
-are the same Python code on both paths (``timers.TimerIndex``, ``visibility.VisibilityIndex``,
-``package.PackageIndex``); the benchmarks show they are not where the time goes.
+Histories and their projections live in an engine, and durable timers in a timer index:
+the compiled modules (``aion_store._engine_c``, ``aion_store._timers_c``) or their pure
+twins (``aion_store._engine_py``, ``aion_store._timers_py``), as ``aion_store._select``
+chooses. The visibility index and packages are one Python implementation on both paths
+(``visibility.VisibilityIndex``, ``package.PackageIndex``): they are not on the paths an
+engine runs hot.
 """
 
 from __future__ import annotations
@@ -13,9 +14,8 @@ import sys
 import threading
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Literal
 
-from aion_store import _pure, _select
+from aion_store import _select
 from aion_store._fields import describe
 from aion_store._validate import check_seq, check_time, check_timer_id, check_workflow_id
 from aion_store.events import Event
@@ -24,7 +24,7 @@ from aion_store.package import PackageIndex, PackageRecord, PackageRouteRecord
 from aion_store.run_chain import RunSummary
 from aion_store.status import WorkflowFilter, WorkflowSummary
 from aion_store.store import WriteToken
-from aion_store.timers import TimerEntry, TimerIndex
+from aion_store.timers import TimerEntry
 from aion_store.visibility import (
     ListWorkflowsFilter,
     VisibilityIndex,
@@ -37,17 +37,7 @@ __all__ = ["DEFAULT_DECODED_CACHE_EVENTS", "InMemoryStore"]
 #: How many decoded events the compiled core keeps for recently read workflows.
 DEFAULT_DECODED_CACHE_EVENTS = 16_384
 
-EngineName = Literal["compiled", "pure"]
-
-
-def _engine_class(engine: EngineName | None) -> Any:
-    if engine is None:
-        engine = "compiled" if _select.COMPILED else "pure"
-    if engine == "pure":
-        return _pure.Engine
-    if engine == "compiled":
-        return _select.load_core().Engine
-    raise ValueError(f"engine must be 'compiled', 'pure' or None, got {describe(engine)}")
+EngineName = _select.EngineName
 
 
 class InMemoryStore:
@@ -70,11 +60,14 @@ class InMemoryStore:
     ) -> None:
         # Any u64 is accepted; beyond sys.maxsize it means "no limit" on every platform.
         cache = min(check_seq(decoded_cache_events, "decoded_cache_events"), sys.maxsize)
-        engine_class = _engine_class(engine)
-        self._engine = engine_class(cache)
-        self.engine: EngineName = "pure" if engine_class is _pure.Engine else "compiled"
+        if engine is None:
+            engine = "compiled" if _select.COMPILED else "pure"
+        if engine not in ("compiled", "pure"):
+            raise ValueError(f"engine must be 'compiled', 'pure' or None, got {describe(engine)}")
+        self._engine: _select.Engine = _select.engine_class(engine)(cache)
+        self.engine: EngineName = engine
         self._lock = threading.Lock()
-        self._timers = TimerIndex()
+        self._timers = _select.timer_index_class(engine)()
         self._visibility = VisibilityIndex()
         self._packages = PackageIndex()
 
@@ -95,11 +88,11 @@ class InMemoryStore:
 
     async def read_history(self, workflow_id: WorkflowId) -> list[Event]:
         """Every event in seq order; ``[]`` for an unknown workflow."""
-        return self._engine.read_history(workflow_id)  # type: ignore[no-any-return]
+        return self._engine.read_history(workflow_id)
 
     async def read_history_from(self, workflow_id: WorkflowId, from_seq: int) -> list[Event]:
         """Events with ``seq >= from_seq``, in O(events returned)."""
-        return self._engine.read_history_from(workflow_id, from_seq)  # type: ignore[no-any-return]
+        return self._engine.read_history_from(workflow_id, from_seq)
 
     async def read_history_raw(self, workflow_id: WorkflowId, from_seq: int = 1) -> bytes:
         """The stored msgpack form of events with ``seq >= from_seq``, undecoded.
@@ -109,23 +102,23 @@ class InMemoryStore:
         streaming msgpack unpacker reads it event by event. Unknown workflow: the
         version byte alone.
         """
-        return self._engine.read_history_raw(workflow_id, from_seq)  # type: ignore[no-any-return]
+        return self._engine.read_history_raw(workflow_id, from_seq)
 
     async def read_run_chain(self, workflow_id: WorkflowId) -> list[RunSummary]:
         """One summary per run, oldest first (SPEC §8); ``[]`` for an unknown workflow."""
-        return self._engine.read_run_chain(workflow_id)  # type: ignore[no-any-return]
+        return self._engine.read_run_chain(workflow_id)
 
     async def list_workflow_ids(self) -> list[WorkflowId]:
         """Every workflow with an event, sorted by ``str(id)``."""
-        return self._engine.list_workflow_ids()  # type: ignore[no-any-return]
+        return self._engine.list_workflow_ids()
 
     async def list_active(self) -> list[WorkflowId]:
         """Workflows whose projected status is RUNNING, sorted by ``str(id)``."""
-        return self._engine.list_active()  # type: ignore[no-any-return]
+        return self._engine.list_active()
 
     async def query(self, filter: WorkflowFilter) -> list[WorkflowSummary]:
         """Summaries of started workflows matching ``filter``, by ``(started_at, str(id))``."""
-        return self._engine.query(filter)  # type: ignore[no-any-return]
+        return self._engine.query(filter)
 
     # -- timers ----------------------------------------------------------------------
 

@@ -64,7 +64,7 @@ from aion_store.visibility import (
     VisibilityRecord,
     VisibilityWorkflowSummary,
 )
-from aion_store.wire import _msgpack
+from aion_store.wire import _msgpack_py as _msgpack
 
 try:
     import asyncpg
@@ -76,7 +76,7 @@ except ImportError as missing:  # pragma: no cover - the extra is not installed
 __all__ = ["SCHEMA_VERSION", "PostgresStore"]
 
 #: The codec of stored events: the compiled core's when it is active.
-_codec: Any = _select.core if _select.core is not None else _msgpack
+_codec: Any = _select.codec
 
 #: What the driver and the network raise when the database fails (BackendError).
 _FAILURES = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, asyncio.TimeoutError)

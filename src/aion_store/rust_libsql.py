@@ -54,7 +54,8 @@ from aion_store.status import (
 )
 from aion_store.timers import TimerEntry, timer_order_key
 from aion_store.visibility import ListWorkflowsFilter, VisibilityWorkflowSummary, check_list_filter
-from aion_store.wire import _json, _msgpack
+from aion_store.wire import _json
+from aion_store.wire import _msgpack_py as _msgpack
 from aion_store.wire._common import show
 
 __all__ = ["RustLibsqlStore"]
@@ -62,7 +63,7 @@ __all__ = ["RustLibsqlStore"]
 T = TypeVar("T")
 
 #: The codec of ``read_history_raw``'s bytes: the compiled core's when it is active.
-_codec: Any = _select.core if _select.core is not None else _msgpack
+_codec: Any = _select.codec
 
 #: The tables of the version this reader knows: their columns and SQL types, in order.
 _TABLES: dict[str, list[tuple[str, str]]] = {

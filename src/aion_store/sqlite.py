@@ -66,7 +66,7 @@ from aion_store.visibility import (
     VisibilityRecord,
     VisibilityWorkflowSummary,
 )
-from aion_store.wire import _msgpack
+from aion_store.wire import _msgpack_py as _msgpack
 
 __all__ = ["SCHEMA_VERSION", "Durability", "SqliteStore"]
 
@@ -74,7 +74,7 @@ Durability = Literal["full", "normal"]
 _SYNCHRONOUS = {"full": "FULL", "normal": "NORMAL"}
 
 #: The codec of stored events: the compiled core's when it is active.
-_codec: Any = _select.core if _select.core is not None else _msgpack
+_codec: Any = _select.codec
 
 #: Events encoded and inserted per statement, so a huge batch lets the GIL go between.
 _CHUNK = 512

@@ -1,9 +1,8 @@
-"""Durable timers: the ``TimerEntry`` record and the due-timer index both engines use."""
+"""Durable timers: the ``TimerEntry`` record (SPEC §6). The index that answers "what is
+due" is ``aion_store._timers_c`` or its twin ``aion_store._timers_py``."""
 
 from __future__ import annotations
 
-import heapq
-from bisect import bisect_right, insort
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -11,7 +10,7 @@ from typing import Any
 from aion_store._fields import Record, check_timestamp
 from aion_store.ids import TimerId, WorkflowId
 
-__all__ = ["TimerEntry", "TimerIndex", "timer_order_key"]
+__all__ = ["TimerEntry", "check_fire_at", "timer_order_key"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,93 +25,6 @@ class TimerEntry(Record):
 def timer_order_key(entry: TimerEntry) -> tuple[datetime, str, str]:
     """The contract's order of due timers: ``(fire_at, str(workflow_id), str(timer_id))``."""
     return (entry.fire_at, str(entry.workflow_id), str(entry.timer_id))
-
-
-# (fire_at, workflow int, str(timer_id), serial, entry): the serial breaks ties between a
-# stale heap item and its replacement, so entries themselves are never compared.
-_Item = tuple[datetime, int, str, int, TimerEntry]
-
-
-def _fire_at_of(item: _Item) -> datetime:
-    return item[0]
-
-
-class TimerIndex:
-    """Timers keyed by ``(workflow_id, timer_id)``, answering "what is due" cheaply.
-
-    Timers not yet due wait in a min-heap; a poll moves those that became due into a
-    sorted list, so a poll costs O(result + moved * log T) instead of sorting every
-    timer. Due timers stay due (the contract never removes a returned timer). A
-    rescheduled timer leaves a stale heap item behind, skipped when it surfaces.
-    Items sort by ``(fire_at, workflow int, str(timer_id))``: the workflow's 128-bit
-    int orders exactly as its canonical string.
-    """
-
-    __slots__ = ("_current", "_due", "_pending", "_serial", "_stale", "_watermark")
-
-    def __init__(self) -> None:
-        self._current: dict[tuple[WorkflowId, TimerId], _Item] = {}
-        self._pending: list[_Item] = []
-        self._due: list[_Item] = []
-        self._watermark: datetime | None = None
-        self._stale = 0
-        self._serial = 0
-
-    def __len__(self) -> int:
-        return len(self._current)
-
-    def schedule(self, workflow_id: WorkflowId, timer_id: TimerId, fire_at: datetime) -> None:
-        """Insert or replace the timer ``(workflow_id, timer_id)``."""
-        entry = TimerEntry._trusted(workflow_id, timer_id, fire_at)
-        self._serial += 1
-        item: _Item = (fire_at, workflow_id._int, str(timer_id), self._serial, entry)
-        key = (workflow_id, timer_id)
-        old = self._current.get(key)
-        if old is not None:
-            if self._watermark is not None and old[0] <= self._watermark:
-                index = bisect_right(self._due, old[:3], key=_prefix) - 1
-                del self._due[index]
-            else:
-                self._stale += 1
-        self._current[key] = item
-        if self._watermark is not None and fire_at <= self._watermark:
-            insort(self._due, item, key=_prefix)
-        else:
-            heapq.heappush(self._pending, item)
-            if self._stale > 64 and self._stale > len(self._pending) // 2:
-                self._compact()
-
-    def due(self, as_of: datetime) -> list[TimerEntry]:
-        """Every timer with ``fire_at <= as_of``, in the contract's order."""
-        if self._watermark is None or as_of > self._watermark:
-            pending, current, due = self._pending, self._current, self._due
-            while pending and pending[0][0] <= as_of:
-                item = heapq.heappop(pending)
-                entry = item[4]
-                if current.get((entry.workflow_id, entry.timer_id)) is item:
-                    if due and _prefix(item) < _prefix(due[-1]):
-                        insort(due, item, key=_prefix)
-                    else:
-                        due.append(item)
-                else:
-                    self._stale -= 1
-            self._watermark = as_of
-        end = bisect_right(self._due, as_of, key=_fire_at_of)
-        return [item[4] for item in self._due[:end]]
-
-    def _compact(self) -> None:
-        current = self._current
-        self._pending = [
-            item
-            for item in self._pending
-            if current.get((item[4].workflow_id, item[4].timer_id)) is item
-        ]
-        heapq.heapify(self._pending)
-        self._stale = 0
-
-
-def _prefix(item: Any) -> Any:
-    return item[:3]
 
 
 def check_fire_at(fire_at: Any) -> datetime:

@@ -42,7 +42,7 @@ from aion_store.visibility import (
     VisibilityWorkflowSummary,
     check_list_filter,
 )
-from aion_store.wire import _msgpack
+from aion_store.wire import _msgpack_py as _msgpack
 
 __all__ = ["SEQ_LIMIT", "SqlStore"]
 

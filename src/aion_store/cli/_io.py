@@ -32,7 +32,7 @@ from aion_store._text import plural
 from aion_store.error import SerializationError
 from aion_store.events import Event
 from aion_store.ids import WorkflowId
-from aion_store.wire import _msgpack
+from aion_store.wire import _msgpack_py as _msgpack
 from aion_store.wire._json import JSON_DECODER, event_from_obj, json_value_error, to_json
 
 __all__ = [

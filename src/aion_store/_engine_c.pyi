@@ -1,4 +1,4 @@
-"""Type stub of the compiled core (``_core.pyx``): what type checkers see of it."""
+"""Type stub of the compiled engine (``_engine_c.pyx``; twin ``aion_store._engine_py``)."""
 
 from collections.abc import Sequence
 from typing import Any
@@ -7,18 +7,6 @@ from aion_store.events import Event
 from aion_store.ids import WorkflowId
 from aion_store.run_chain import RunSummary
 from aion_store.status import WorkflowSummary
-
-FORMAT_VERSION: int
-
-class Fallback(Exception): ...
-
-def to_msgpack(obj: Any) -> bytes: ...
-def from_msgpack(data: bytes | bytearray | memoryview, cls: Any) -> Any: ...
-def fallbacks() -> int: ...
-def encode_event_bodies(events: Sequence[Event]) -> list[bytes]: ...
-def decode_stored_events(
-    bodies: list[bytes], workflow_id: WorkflowId, first_seq: int
-) -> list[Event]: ...
 
 class Engine:
     def __init__(self, decoded_cache_events: int = 0) -> None: ...

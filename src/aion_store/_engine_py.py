@@ -24,7 +24,7 @@ from aion_store.events import ChildWorkflowStarted, Event, WorkflowStarted
 from aion_store.ids import WorkflowId
 from aion_store.run_chain import RunSummary, order_runs
 from aion_store.status import LIFECYCLE_STATUS_BY_TAG, WorkflowStatus, WorkflowSummary
-from aion_store.wire._msgpack import MARKER, encode_event_body
+from aion_store.wire._msgpack_py import MARKER, encode_event_body
 
 _RUNNING = WorkflowStatus.RUNNING
 _CHILD_STARTED_TAG = ChildWorkflowStarted.TAG

@@ -1,6 +1,6 @@
 """The compact msgpack form, in readable Python (docs/wire-format.md describes the layout).
 
-This is the reference implementation: the compiled core (``aion_store._core``) writes
+This is the reference implementation: the compiled core (``aion_store.wire._msgpack_c``) writes
 the same bytes and, whenever its fast decoder meets anything unexpected, calls
 :func:`from_msgpack` here so that every error message comes from one place.
 """

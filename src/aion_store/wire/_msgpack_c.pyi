@@ -1,0 +1,19 @@
+"""Type stub of the compiled codec (``_msgpack_c.pyx``; twin ``aion_store.wire._msgpack_py``)."""
+
+from collections.abc import Sequence
+from typing import Any
+
+from aion_store.events import Event
+from aion_store.ids import WorkflowId
+
+FORMAT_VERSION: int
+
+class Fallback(Exception): ...
+
+def to_msgpack(obj: Any) -> bytes: ...
+def from_msgpack(data: bytes | bytearray | memoryview, cls: Any) -> Any: ...
+def fallbacks() -> int: ...
+def encode_event_bodies(events: Sequence[Event]) -> list[bytes]: ...
+def decode_stored_events(
+    bodies: list[bytes], workflow_id: WorkflowId, first_seq: int
+) -> list[Event]: ...
