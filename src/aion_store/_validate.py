@@ -15,11 +15,10 @@ from aion_store.error import BackendError
 from aion_store.events import Event
 from aion_store.ids import TimerId, WorkflowId
 from aion_store.status import WorkflowFilter
+from aion_store.store import WriteToken
 
 
 def check_token(token: Any) -> None:
-    from aion_store.store import WriteToken
-
     if not isinstance(token, WriteToken):
         raise TypeError(
             f"append requires a WriteToken as its token, got {describe(token)} ({type_name(token)})"

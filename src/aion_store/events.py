@@ -17,7 +17,7 @@ from aion_store._fields import SEQ, U32, Record, attach_variants
 from aion_store.ids import ActivityId, PackageVersion, RunId, ScheduleId, TimerId, WorkflowId
 from aion_store.payload import ActivityError, Payload, WorkflowError
 from aion_store.schedule import ScheduleConfig
-from aion_store.search import ATTRIBUTES, SearchAttributeValue
+from aion_store.search import ATTRIBUTES, SearchAttributeValue, register_updated_variant
 
 __all__ = [
     "ActivityCancelled",
@@ -328,3 +328,4 @@ for _tag, _variant in enumerate(VARIANTS):
 del _tag, _variant
 
 attach_variants(Event, *VARIANTS)
+register_updated_variant(SearchAttributesUpdated)

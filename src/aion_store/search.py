@@ -275,12 +275,22 @@ class SearchAttributeSchema:
         return f"SearchAttributeSchema({{{body}}})"
 
 
+#: ``aion_store.events.SearchAttributesUpdated``, registered by that module once it has
+#: defined it (events imports this module, so this module cannot import events).
+_updated_variant: type[Any] | None = None
+
+
+def register_updated_variant(variant: type[Any]) -> None:
+    """Called by ``aion_store.events`` with the ``SearchAttributesUpdated`` class."""
+    global _updated_variant
+    _updated_variant = variant
+
+
 def search_attributes_from_events(events: Iterable[Event]) -> dict[str, SearchAttributeValue]:
     """Merge every ``SearchAttributesUpdated`` in order; later values win key by key."""
-    from aion_store.events import SearchAttributesUpdated
-
+    variant = _updated_variant
     merged: dict[str, SearchAttributeValue] = {}
     for event in events:
-        if isinstance(event, SearchAttributesUpdated):
-            merged.update(event.attributes)
+        if type(event) is variant:
+            merged.update(event.attributes)  # type: ignore[attr-defined]
     return merged
