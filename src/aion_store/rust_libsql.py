@@ -54,7 +54,7 @@ from aion_store.status import (
 )
 from aion_store.timers import TimerEntry, timer_order_key
 from aion_store.visibility import ListWorkflowsFilter, VisibilityWorkflowSummary, check_list_filter
-from aion_store.wire import _json
+from aion_store.wire import _json, _json_values
 from aion_store.wire import _msgpack_py as _msgpack
 from aion_store.wire._common import show
 
@@ -779,7 +779,7 @@ def _visibility(name: str, connection: sqlite3.Connection) -> list[VisibilityWor
 
 
 def _attributes(text: Any) -> dict[str, Any]:
-    return _json._decode_attributes(_json.loads(text), "search_attributes")
+    return _json_values._decode_attributes(_json.loads(text), "search_attributes")
 
 
 def _packages(name: str, connection: sqlite3.Connection) -> list[PackageRecord]:
