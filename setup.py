@@ -61,6 +61,7 @@ def extensions():
         ("aion_store.wire._msgpack_c", "src/aion_store/wire/_msgpack_c.pyx"),
         ("aion_store._engine_c", "src/aion_store/_engine_c.pyx"),
         ("aion_store._timers_c", "src/aion_store/_timers_c.pyx"),
+        ("aion_store._projections_c", "src/aion_store/_projections_c.pyx"),
     ]
     return cythonize(
         [Extension(name, [source], extra_compile_args=flags) for name, source in modules],

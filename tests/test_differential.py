@@ -85,7 +85,8 @@ from strategies import (
 pytestmark = pytest.mark.slow
 
 TOKEN = WriteToken.recorder()
-CACHE_SIZES = (0, 1, 7, 10_000)
+# decoded_cache_bytes: off, smaller than one event, a few events, everything.
+CACHE_SIZES = (0, 100, 2_000, 10_000_000)
 TERMINALS = (WorkflowCompleted, WorkflowFailed, WorkflowCancelled, WorkflowTimedOut)
 WORKFLOW_TYPES = ("order", "payment", "", "名前")
 ATTRIBUTE_NAMES = ("a", "b", "kw")
@@ -461,8 +462,8 @@ class DifferentialMachine(RuleBasedStateMachine):
         data=st.data(),
     )
     def setup(self, pool: list[WorkflowId], cache: int, data: st.DataObject) -> None:
-        self.compiled = InMemoryStore(engine="compiled", decoded_cache_events=cache)
-        self.pure = InMemoryStore(engine="pure", decoded_cache_events=cache)
+        self.compiled = InMemoryStore(engine="compiled", decoded_cache_bytes=cache)
+        self.pure = InMemoryStore(engine="pure", decoded_cache_bytes=cache)
         assert (self.compiled.engine, self.pure.engine) == ("compiled", "pure")
         self.pool = pool
         for workflow_id in pool:
@@ -916,8 +917,8 @@ def _split(draw: st.DrawFn, history: list[Event]) -> list[list[Event]]:
 def test_whole_histories_agree(history: list[Event], data: st.DataObject, cache: int) -> None:
     workflow_id = history[0].envelope.workflow_id if history else WorkflowId(uuid.UUID(int=1))
     batches = data.draw(_split(history))
-    compiled = InMemoryStore(engine="compiled", decoded_cache_events=cache)
-    pure = InMemoryStore(engine="pure", decoded_cache_events=cache)
+    compiled = InMemoryStore(engine="compiled", decoded_cache_bytes=cache)
+    pure = InMemoryStore(engine="pure", decoded_cache_bytes=cache)
     loop = asyncio.new_event_loop()
 
     def both(method: str, *args: Any) -> Any:
@@ -1038,9 +1039,9 @@ def test_sequence_conflict_is_the_same_for_an_int_subclass(expected_seq: int) ->
 
 @pytest.mark.parametrize("cache", [0, 1, 2**63 - 1, 2**63, U64_MAX, BIG, -1, True, "1", 1.0])
 def test_both_engines_take_the_same_cache_sizes(cache: Any) -> None:
-    """``decoded_cache_events`` is a u64 on both paths (the pure one ignores its value)."""
-    compiled, pure = _outcomes("list_workflow_ids", decoded_cache_events=cache)
-    _same_outcome(compiled, pure, f"InMemoryStore(decoded_cache_events={cache!r})")
+    """``decoded_cache_bytes`` is a u64 on both paths (the pure one ignores its value)."""
+    compiled, pure = _outcomes("list_workflow_ids", decoded_cache_bytes=cache)
+    _same_outcome(compiled, pure, f"InMemoryStore(decoded_cache_bytes={cache!r})")
 
 
 def test_a_fold_1_timestamp_reads_back_the_same() -> None:
@@ -1054,7 +1055,7 @@ def test_a_fold_1_timestamp_reads_back_the_same() -> None:
     for engine in ENGINES:
         loop = asyncio.new_event_loop()
         try:
-            store = InMemoryStore(engine=engine, decoded_cache_events=0)
+            store = InMemoryStore(engine=engine, decoded_cache_bytes=0)
             loop.run_until_complete(store.append(TOKEN, workflow_id, [event], 0))
             reads.append(loop.run_until_complete(store.read_history(workflow_id)))
         finally:

@@ -18,7 +18,12 @@ if not PACKAGE.is_dir():  # an installed package, not the source tree
 
     PACKAGE = Path(aion_store.__file__).parent
 
-COMPILED = {"aion_store._engine_c", "aion_store._timers_c", "aion_store.wire._msgpack_c"}
+COMPILED = {
+    "aion_store._engine_c",
+    "aion_store._projections_c",
+    "aion_store._timers_c",
+    "aion_store.wire._msgpack_c",
+}
 
 
 def module_name(path: Path) -> str:

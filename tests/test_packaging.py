@@ -97,6 +97,7 @@ def test_the_package_is_typed() -> None:
     stubs = {
         "_engine_c.pyi": ("class Engine", "def read_history_raw", "def append"),
         "_timers_c.pyi": ("class TimerIndex", "def schedule", "def due"),
+        "_projections_c.pyi": ("class Projections", "class WorkflowProjection"),
         "wire/_msgpack_c.pyi": ("def to_msgpack", "def from_msgpack", "def decode_stored_events"),
     }
     for stub, names in stubs.items():

@@ -93,7 +93,7 @@ class PostgresMachine(DifferentialMachine):
                 self.dsn,
                 schema=f"machine_{id(self)}_{PostgresMachine.counter}",
                 max_connections=4,
-                decoded_cache_events=cache,
+                decoded_cache_bytes=cache,
             )
         )
         DifferentialMachine.setup(self, pool, cache, data)

@@ -134,7 +134,7 @@ class SqliteMachine(DifferentialMachine):
     def setup(self, pool: list[WorkflowId], cache: int, data: st.DataObject) -> None:
         path = Path(self.directory.name) / "machine.db"
         self.sqlite = self.loop.run_until_complete(
-            SqliteStore.open(path, durability="normal", decoded_cache_events=cache)
+            SqliteStore.open(path, durability="normal", decoded_cache_bytes=cache)
         )
         DifferentialMachine.setup(self, pool, cache, data)
 
@@ -250,7 +250,8 @@ async def test_open_is_awaitable_and_a_context_manager(directory: Path) -> None:
         ({"durability": None}, ValueError, "durability"),
         ({"timeout": -1}, ValueError, "timeout"),
         ({"timeout": "5"}, ValueError, "timeout"),
-        ({"decoded_cache_events": -1}, ValueError, "decoded_cache_events"),
+        ({"decoded_cache_bytes": -1}, ValueError, "decoded_cache_bytes"),
+        ({"decoded_cache_bytes": 1.5}, TypeError, "decoded_cache_bytes"),
     ],
 )
 def test_bad_open_arguments(

@@ -17,7 +17,6 @@ from typing import Any
 import msgpack
 import pytest
 
-import aion_store._engine_c  # noqa: F401  (the compiled engine must be built for these tests)
 from aion_store import (
     BackendError,
     Event,
@@ -56,9 +55,9 @@ from aion_store.conformance._support import (
     started,
 )
 from aion_store.wire import from_msgpack, to_msgpack
+from engines import COMPILED_BUILT, ENGINES, requires_compiled
 
 UTC = timezone.utc
-ENGINES = ["compiled", "pure"]
 
 
 @pytest.fixture(params=ENGINES)
@@ -393,6 +392,7 @@ def _extreme_history(workflow_id: WorkflowId) -> list[Event]:
     return events
 
 
+@requires_compiled
 async def test_both_engines_store_the_same_raw_bytes() -> None:
     stores = [InMemoryStore(engine=engine) for engine in ENGINES]
     events = _extreme_history(WF_A)
@@ -502,6 +502,7 @@ SUBCLASSED_VALUES: dict[str, tuple[type, Callable[[type], Event]]] = {
 }
 
 
+@requires_compiled
 @pytest.mark.parametrize("case", list(SUBCLASSED_VALUES))
 async def test_engines_agree_on_events_built_from_subclasses(case: str) -> None:
     """Both paths give the same result (SPEC §12): either the model refuses the subclass
@@ -555,9 +556,10 @@ async def _read(store: InMemoryStore, action: int, workflow_id: WorkflowId, from
     return await store.read_history_raw(workflow_id, from_seq)
 
 
-@pytest.mark.parametrize("cache", [0, 1, 7, 40, 100_000])
+@requires_compiled
+@pytest.mark.parametrize("cache", [0, 100, 2_000, 15_000, 10_000_000])
 async def test_decoded_cache_reads_equal_the_pure_engine(cache: int) -> None:
-    compiled = InMemoryStore(engine="compiled", decoded_cache_events=cache)
+    compiled = InMemoryStore(engine="compiled", decoded_cache_bytes=cache)
     pure = InMemoryStore(engine="pure")
     rng = random.Random(20240501 + cache)
     workflows = [WF_A, WF_B, WF_C, WF_D, WF_E]
@@ -585,8 +587,9 @@ async def test_decoded_cache_reads_equal_the_pure_engine(cache: int) -> None:
     assert await compiled.query(WorkflowFilter()) == await pure.query(WorkflowFilter())
 
 
+@requires_compiled
 async def test_appends_to_a_cached_workflow_show_up() -> None:
-    store = InMemoryStore(engine="compiled", decoded_cache_events=10)
+    store = InMemoryStore(engine="compiled", decoded_cache_bytes=4_000)
     await store.append(TOKEN, WF_A, [started(WF_A, 1), signal(WF_A, 2)], 0)
     first = await store.read_history(WF_A)  # now cached
     await store.append(TOKEN, WF_A, [signal(WF_A, 3)], 2)
@@ -662,3 +665,10 @@ async def test_a_rejected_append_leaves_no_trace(store: InMemoryStore, case: str
     assert await _state(store, *watched) == before
     await store.append(TOKEN, WF_A, [signal(WF_A, 3)], 2)  # the head is still 2
     assert [event.seq for event in await store.read_history(WF_A)] == [1, 2, 3]
+
+
+@pytest.mark.skipif(COMPILED_BUILT, reason="the pure-only install's case (CI: make test-pure-only)")
+def test_asking_for_the_compiled_engine_without_it_says_why() -> None:
+    message = "compiled engine is not available here: pure-Python path: the compiled extension"
+    with pytest.raises(ImportError, match=message):
+        InMemoryStore(engine="compiled")

@@ -1,32 +1,52 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, initializedcheck=False
 """The compiled engine of ``InMemoryStore``: twin of ``aion_store._engine_py``.
 
-Each workflow's history is one contiguous msgpack buffer plus an offset index by seq
-(the source of truth; what raw reads return), written with the compiled codec
-(``aion_store.wire._msgpack_c``); projections (status, summary inputs, run chain,
-parents) are kept current at append time; decoded events are a cache. Argument and batch
-checks are the shared ones of ``aion_store._validate``: the C checks here only decide
-that nothing is wrong, and call those functions to raise the one canonical error.
+Each workflow's history is one contiguous msgpack buffer plus a 4-byte offset index by
+seq: the source of truth, written in the engine's form of an event (``[tag, time
+delta, *fields]``: the seq is the position, the owner the history's, the time a delta
+to the previous event's; raw reads put all three back, docs/wire-format.md). A
+``History`` is also its workflow's projection (``aion_store._projections_c``, twin of
+the pure engine's ``_projections_py``); appends call the projections only for batches with
+an event that changes one (lifecycle, ``ChildWorkflowStarted``), found by tag here.
+
+Decoded events are a cache bounded by an estimate of their memory (``aion_store._cache``):
+
+- an append to a running workflow caches the appended objects themselves, and a read
+  decodes only what is not cached (from where it starts to the cached part) and caches
+  it: an engine reading back a running workflow gets a slice, as from the pure engine;
+- least recently read first out; a history closed by an append drops its decoded
+  events; a closed history that is read enters at the cold end and is never promoted,
+  so it is the first to go;
+- past the budget every read still costs one decode of what it returns (no thrashing:
+  eviction only drops references the caller's copy no longer needs).
+
+Argument and batch checks are the shared ones of ``aion_store._validate``: the C checks
+here only decide that nothing is wrong, and call those functions to raise the one
+canonical error.
 """
 
-from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
+from cpython.bytes cimport PyBytes_FromStringAndSize
 from cpython.long cimport PyLong_AsUnsignedLongLong
 from cpython.mem cimport PyMem_Free, PyMem_Realloc
-from cpython.pythread cimport (
-    NOWAIT_LOCK,
-    WAIT_LOCK,
-    PyThread_acquire_lock,
-    PyThread_allocate_lock,
-    PyThread_free_lock,
-    PyThread_release_lock,
-    PyThread_type_lock,
+from cpython.pythread cimport PyThread_type_lock
+from libc.stdint cimport int64_t, uint32_t, uint64_t
+
+from aion_store._lock cimport lock_acquire, lock_free, lock_init, lock_release
+from aion_store._projections_c cimport Projections, WorkflowProjection
+from aion_store._slots cimport get_slot, slot_offset
+from aion_store.wire._msgpack_c cimport (
+    Buffer,
+    buffer_reserve,
+    put_stored_event,
+    stored_delta,
+    stored_to_wire,
+    tag_of,
+    take_stored_events,
+    uuid_bytes,
 )
-from libc.stdint cimport int64_t, uint64_t
-from libc.string cimport memcpy
 
-from aion_store._slots cimport get_slot, new_instance, set_slot, slot_offset
-from aion_store.wire._msgpack_c cimport Buffer, put_event, tag_of, take_events, uuid_bytes
-
+from aion_store._cache import DECODED_BYTES_PER_EVENT
+from aion_store._projections_py import PROJECTED_TAGS
 from aion_store._validate import (
     check_append_arguments,
     check_batch,
@@ -34,11 +54,9 @@ from aion_store._validate import (
     check_seq,
     check_workflow_id,
 )
-from aion_store.error import SequenceConflict
-from aion_store.events import ChildWorkflowStarted, Event, EventEnvelope, WorkflowStarted
+from aion_store.error import BackendError, SequenceConflict
+from aion_store.events import Event, EventEnvelope
 from aion_store.ids import WorkflowId, _UuidId
-from aion_store.run_chain import RunSummary, order_runs
-from aion_store.status import LIFECYCLE_STATUS_BY_TAG, WorkflowStatus, WorkflowSummary
 from aion_store.store import WriteToken
 from aion_store.wire import _msgpack_py as _pure_codec
 
@@ -47,68 +65,80 @@ cdef extern from "Python.h":
 
 cdef type WORKFLOW_ID = WorkflowId
 cdef type EVENT_ENVELOPE = EventEnvelope
+cdef type WRITE_TOKEN = WriteToken
+cdef type SEQUENCE_CONFLICT = SequenceConflict
 cdef Py_ssize_t OFF_ENVELOPE = slot_offset(Event, "envelope")
 cdef Py_ssize_t OFF_SEQ = slot_offset(EventEnvelope, "seq")
-cdef Py_ssize_t OFF_RECORDED_AT = slot_offset(EventEnvelope, "recorded_at")
 cdef Py_ssize_t OFF_OWNER = slot_offset(EventEnvelope, "workflow_id")
 cdef Py_ssize_t OFF_UUID_INT = slot_offset(_UuidId, "_int")
-cdef unsigned char FORMAT_VERSION = _pure_codec.FORMAT_VERSION
-
-cdef type WRITE_TOKEN = WriteToken
-cdef type WORKFLOW_STARTED = WorkflowStarted
-cdef type RUN_SUMMARY = RunSummary
-cdef object RUNNING = WorkflowStatus.RUNNING
-cdef tuple LIFECYCLE = LIFECYCLE_STATUS_BY_TAG
-cdef int TAG_CHILD_STARTED = ChildWorkflowStarted.TAG
-cdef int TAG_STARTED = WorkflowStarted.TAG
-cdef Py_ssize_t OFF_START_TYPE = slot_offset(WorkflowStarted, "workflow_type")
-cdef Py_ssize_t OFF_START_RUN = slot_offset(WorkflowStarted, "run_id")
-cdef Py_ssize_t OFF_START_PARENT_RUN = slot_offset(WorkflowStarted, "parent_run_id")
-cdef Py_ssize_t OFF_CHILD_ID = slot_offset(ChildWorkflowStarted, "child_workflow_id")
-cdef Py_ssize_t OFF_RUN_ID = slot_offset(RunSummary, "run_id")
-cdef Py_ssize_t OFF_RUN_PARENT = slot_offset(RunSummary, "parent_run_id")
-cdef Py_ssize_t OFF_RUN_STATUS = slot_offset(RunSummary, "status")
-cdef Py_ssize_t OFF_RUN_STARTED = slot_offset(RunSummary, "started_at")
-cdef Py_ssize_t OFF_RUN_CLOSED = slot_offset(RunSummary, "closed_at")
 cdef bytes MARKER = _pure_codec.MARKER
 cdef object list_of_events = list[Event]
+cdef Py_ssize_t PER_EVENT = DECODED_BYTES_PER_EVENT
+
+cdef enum:
+    TAG_ROOM = 64  # room in the projected-tag table (checked against the variants below)
+cdef bint PROJECTED[TAG_ROOM]
+if len(PROJECTED_TAGS) > TAG_ROOM:
+    raise ImportError(f"{len(PROJECTED_TAGS)} event variants: more than the engine's {TAG_ROOM}")
+for _tag in range(len(PROJECTED_TAGS)):
+    PROJECTED[_tag] = PROJECTED_TAGS[_tag]
+
+cdef inline bint u64_of(object value, uint64_t* out):
+    """Whether ``value`` is an exact int in the u64 range (then stored in ``*out``)."""
+    if not PyLong_CheckExact(value):
+        return False
+    try:
+        out[0] = PyLong_AsUnsignedLongLong(value)
+    except OverflowError:
+        return False
+    return True
 
 
-cdef object make_run(object run_id, object parent_run_id, object status, object started_at,
-                     object closed_at):
-    cdef object run = new_instance(RUN_SUMMARY)
-    set_slot(run, OFF_RUN_ID, run_id)
-    set_slot(run, OFF_RUN_PARENT, parent_run_id)
-    set_slot(run, OFF_RUN_STATUS, status)
-    set_slot(run, OFF_RUN_STARTED, started_at)
-    set_slot(run, OFF_RUN_CLOSED, closed_at)
-    return run
+cdef inline bint u64_equals(object value, uint64_t expected):
+    """Whether ``value`` is an exact int equal to ``expected``."""
+    cdef uint64_t number = 0
+    return u64_of(value, &number) and number == expected
 
 
-cdef class History:
-    """One workflow: its encoded events, their offsets by seq, and its projections."""
+# A new history's buffer (bytes) and offset index (events): room for a few events before
+# the first reallocation; a closed history gives back what it does not use.
+cdef enum:
+    FIRST_CAPACITY = 512
+    FIRST_OFFSETS = 8
 
-    cdef readonly object workflow_id
+# The most encoded bytes one history may hold: offsets are 4 bytes. Lowered by tests.
+cdef Py_ssize_t history_limit = 0xFFFFFFFF
+
+
+def _set_history_limit(Py_ssize_t limit):
+    """Set the per-history byte limit (tests); return the previous one."""
+    global history_limit
+    previous = history_limit
+    history_limit = min(limit, 0xFFFFFFFF)
+    return previous
+
+
+cdef class History(WorkflowProjection):
+    """One workflow: its projection, encoded events, their offsets and cached events."""
+
+    cdef bint running
     cdef unsigned char owner_bytes[16]
     cdef Buffer buf
     # offsets[i] is where the event with seq i + 1 starts in buf.
-    cdef int64_t* offsets
+    cdef uint32_t* offsets
     cdef Py_ssize_t count
     cdef Py_ssize_t offsets_capacity
-    # Projections (SPEC §5, §8): status of the last lifecycle event, one run per start.
-    cdef object status
-    cdef list runs
-    cdef object start_type
-    cdef object start_at
-    cdef object parent
-    cdef object summary
-    # Decoded events of the whole history while this workflow is in the LRU cache.
+    # The time of the last event (microseconds): events keep deltas to the previous one.
+    cdef int64_t last_micros
+    # Decoded events of seqs first + 1 .. count while cached (else None), their cost.
     cdef list decoded
+    cdef Py_ssize_t first
+    cdef Py_ssize_t cost
     cdef History newer
     cdef History older
 
     def __cinit__(self, workflow_id):
-        self.workflow_id = workflow_id
+        self.running = True
         uuid_bytes(workflow_id, self.owner_bytes)
         self.buf.data = NULL
         self.buf.length = 0
@@ -116,8 +146,7 @@ cdef class History:
         self.offsets = NULL
         self.count = 0
         self.offsets_capacity = 0
-        self.status = RUNNING
-        self.runs = []
+        self.last_micros = 0
 
     def __dealloc__(self):
         PyMem_Free(self.buf.data)
@@ -126,146 +155,135 @@ cdef class History:
     cdef int reserve_offsets(self, Py_ssize_t extra) except -1:
         cdef Py_ssize_t needed = self.count + extra
         cdef Py_ssize_t capacity
-        cdef int64_t* grown
+        cdef uint32_t* grown
         if needed <= self.offsets_capacity:
             return 0
         capacity = self.offsets_capacity + (self.offsets_capacity >> 1)
+        if capacity < FIRST_OFFSETS:
+            capacity = FIRST_OFFSETS
         if capacity < needed:
             capacity = needed
-        grown = <int64_t*>PyMem_Realloc(self.offsets, capacity * sizeof(int64_t))
+        grown = <uint32_t*>PyMem_Realloc(self.offsets, capacity * sizeof(uint32_t))
         if grown == NULL:
             raise MemoryError()
         self.offsets = grown
         self.offsets_capacity = capacity
         return 0
 
-    cdef void apply_lifecycle(self, object event, object status):
-        cdef object envelope = get_slot(event, OFF_ENVELOPE)
-        cdef object last
-        self.status = status
-        self.summary = None
-        if type(event) is WORKFLOW_STARTED or isinstance(event, WORKFLOW_STARTED):
-            self.start_type = get_slot(event, OFF_START_TYPE)
-            self.start_at = get_slot(envelope, OFF_RECORDED_AT)
-            self.runs.append(make_run(
-                get_slot(event, OFF_START_RUN),
-                get_slot(event, OFF_START_PARENT_RUN),
-                RUNNING,
-                self.start_at,
-                None,
-            ))
-        elif self.runs:
-            last = self.runs[len(self.runs) - 1]
-            self.runs[len(self.runs) - 1] = make_run(
-                get_slot(last, OFF_RUN_ID),
-                get_slot(last, OFF_RUN_PARENT),
-                status,
-                get_slot(last, OFF_RUN_STARTED),
-                get_slot(envelope, OFF_RECORDED_AT),
-            )
+    cdef inline Py_ssize_t end_of(self, Py_ssize_t index) noexcept:
+        """Where the event at ``index`` ends."""
+        return self.offsets[index + 1] if index + 1 < self.count else self.buf.length
 
-    cdef object current_summary(self):
-        if self.summary is None and self.start_type is not None:
-            self.summary = WorkflowSummary._trusted(
-                self.workflow_id,
-                self.start_type,
-                self.status,
-                self.start_at,
-                get_slot(self.runs[len(self.runs) - 1], OFF_RUN_CLOSED),
-                self.parent,
-            )
-        return self.summary
-
-    cdef list decode_from(self, Py_ssize_t index):
-        """Decode the events from position ``index`` (seq ``index + 1``) to the head."""
+    cdef int64_t micros_before(self, Py_ssize_t index) noexcept:
+        """The time of the event before position ``index`` (0 before the first): the
+        last event's time less the deltas from ``index`` on."""
+        cdef int64_t micros = self.last_micros
         cdef const unsigned char* base = <const unsigned char*>self.buf.data
-        try:
-            return take_events(base + self.offsets[index], base + self.buf.length, self.workflow_id)
-        except Exception:
-            # The store wrote these bytes, so this cannot happen unless the fast decoder
-            # lags behind the encoder (it raised Fallback); the pure decoder reads them.
-            return _pure_codec.from_msgpack(self.raw_from(index), list_of_events)
+        cdef Py_ssize_t position
+        for position in range(index, self.count):
+            micros -= stored_delta(base + self.offsets[position])
+        return micros
 
-    cdef bytes raw_from(self, Py_ssize_t index):
-        """The version byte and the encoded events from position ``index`` on."""
-        cdef Py_ssize_t start = self.offsets[index]
-        cdef Py_ssize_t size = self.buf.length - start
-        cdef bytes raw = PyBytes_FromStringAndSize(NULL, size + 1)
-        (<char*>PyBytes_AS_STRING(raw))[0] = FORMAT_VERSION
-        memcpy(<char*>PyBytes_AS_STRING(raw) + 1, self.buf.data + start, size)
-        return raw
+    cdef Py_ssize_t cost_from(self, Py_ssize_t index) noexcept:
+        """The estimated memory of the decoded events from ``index`` to the head."""
+        return (self.buf.length - self.offsets[index]) + (self.count - index) * PER_EVENT
+
+    cdef list decode(self, Py_ssize_t start, Py_ssize_t end):
+        """Decode the events at positions ``start`` to ``end`` (exclusive)."""
+        cdef const unsigned char* base = <const unsigned char*>self.buf.data
+        cdef Py_ssize_t stop = self.offsets[end] if end < self.count else self.buf.length
+        try:
+            return take_stored_events(
+                base + self.offsets[start],
+                base + stop,
+                self.workflow_id,
+                start + 1,
+                self.micros_before(start),
+            )
+        except Exception:
+            # The engine wrote these bytes, so this cannot happen unless the fast decoder
+            # lags behind the writer (it raised Fallback); the pure decoder reads them.
+            return _pure_codec.from_msgpack(self.wire_from(start, end), list_of_events)
+
+    cdef bytes wire_from(self, Py_ssize_t start, Py_ssize_t end):
+        """The version byte and the wire form of the events at ``start`` to ``end``."""
+        cdef Buffer out
+        cdef Py_ssize_t index, at
+        cdef int64_t micros = self.micros_before(start)
+        out.data = NULL
+        out.length = 0
+        out.capacity = 0
+        try:
+            if start < end:
+                at = self.offsets[end] if end < self.count else self.buf.length
+                buffer_reserve(&out, 1 + at - self.offsets[start] + 38 * (end - start))
+            else:
+                buffer_reserve(&out, 1)
+            out.data[0] = <char>MARKER[0]
+            out.length = 1
+            for index in range(start, end):
+                at = self.offsets[index]
+                micros += stored_delta(<const unsigned char*>self.buf.data + at)
+                stored_to_wire(
+                    &out,
+                    <const unsigned char*>self.buf.data + at,
+                    self.end_of(index) - at,
+                    index + 1,
+                    micros,
+                    self.owner_bytes,
+                )
+            return PyBytes_FromStringAndSize(out.data, out.length)
+        finally:
+            PyMem_Free(out.data)
 
     cdef void trim(self) noexcept:
         """Give back the growth slack (a closed workflow rarely grows again)."""
         cdef char* data
-        cdef int64_t* offsets
+        cdef uint32_t* offsets
         if self.buf.capacity > self.buf.length:
             data = <char*>PyMem_Realloc(self.buf.data, self.buf.length)
             if data != NULL:
                 self.buf.data = data
                 self.buf.capacity = self.buf.length
         if self.offsets_capacity > self.count:
-            offsets = <int64_t*>PyMem_Realloc(self.offsets, self.count * sizeof(int64_t))
+            offsets = <uint32_t*>PyMem_Realloc(self.offsets, self.count * sizeof(uint32_t))
             if offsets != NULL:
                 self.offsets = offsets
                 self.offsets_capacity = self.count
 
     def stored_bytes(self):
         """Bytes held for this history: buffer and offset index capacity (for benchmarks)."""
-        return self.buf.capacity + self.offsets_capacity * sizeof(int64_t)
-
-
-cdef class Lock:
-    """A mutex that waits without holding the GIL (so a holder can always finish)."""
-
-    cdef PyThread_type_lock handle
-
-    def __cinit__(self):
-        self.handle = PyThread_allocate_lock()
-        if self.handle == NULL:
-            raise MemoryError()
-
-    def __dealloc__(self):
-        if self.handle != NULL:
-            PyThread_free_lock(self.handle)
-
-    cdef inline void acquire(self) noexcept:
-        if not PyThread_acquire_lock(self.handle, NOWAIT_LOCK):
-            with nogil:
-                PyThread_acquire_lock(self.handle, WAIT_LOCK)
-
-    cdef inline void release(self) noexcept:
-        PyThread_release_lock(self.handle)
+        return self.buf.capacity + self.offsets_capacity * sizeof(uint32_t)
 
 
 cdef class Engine:
     """The compiled twin of ``aion_store._engine_py.Engine``: same methods, same results."""
 
     # Keyed by the workflow id's 128-bit integer: ints hash and compare in C, ids in Python.
-    cdef dict workflows  # int -> History
-    cdef dict active  # int -> WorkflowId, the workflows whose status is RUNNING
-    cdef dict parents  # int of a child -> WorkflowId of the parent that started it
-    cdef list sorted_ids
-    cdef list sorted_active
-    cdef list by_start
-    cdef Lock lock
-    cdef Py_ssize_t cache_capacity
-    cdef Py_ssize_t cache_size
-    # The LRU list of cached histories: newest at the head.
+    cdef dict histories  # int -> History
+    cdef Projections projections
+    cdef PyThread_type_lock lock
+    cdef Py_ssize_t cache_budget
+    cdef Py_ssize_t cache_cost
+    # The cached histories, most recently read at the head; closed ones enter at the tail.
     cdef History cache_head
     cdef History cache_tail
 
-    def __init__(self, Py_ssize_t decoded_cache_events=0):
-        self.workflows = {}
-        self.active = {}
-        self.parents = {}
-        self.lock = Lock()
-        self.cache_capacity = decoded_cache_events
-        self.cache_size = 0
+    def __cinit__(self, *args):
+        lock_init(&self.lock)
 
-    # -- the decoded-event cache ----------------------------------------------------
+    def __dealloc__(self):
+        lock_free(self.lock)
 
-    cdef void cache_unlink(self, History history):
+    def __init__(self, Py_ssize_t decoded_cache_bytes=0, /):
+        self.histories = {}
+        self.projections = Projections()
+        self.cache_budget = decoded_cache_bytes
+        self.cache_cost = 0
+
+    # -- the decoded-event cache --------------------------------------------------------
+
+    cdef void cache_unlink(self, History history) noexcept:
         if history.newer is not None:
             history.newer.older = history.older
         else:
@@ -276,132 +294,174 @@ cdef class Engine:
             self.cache_tail = history.newer
         history.newer = None
         history.older = None
-        self.cache_size -= len(history.decoded)
-        history.decoded = None
 
-    cdef void cache_touch(self, History history):
-        if self.cache_head is history:
+    cdef void cache_drop(self, History history) noexcept:
+        if history.decoded is None:
             return
-        # unlink without dropping the decoded list, then push at the head
-        if history.newer is not None:
-            history.newer.older = history.older
-        if history.older is not None:
-            history.older.newer = history.newer
+        self.cache_unlink(history)
+        self.cache_cost -= history.cost
+        history.decoded = None
+        history.cost = 0
+
+    cdef void cache_link(self, History history) noexcept:
+        """Link ``history`` at the head if running, else at the tail."""
+        if history.running or self.cache_tail is None:
+            history.older = self.cache_head
+            if self.cache_head is not None:
+                self.cache_head.newer = history
+            self.cache_head = history
+            if self.cache_tail is None:
+                self.cache_tail = history
         else:
-            self.cache_tail = history.newer
-        history.newer = None
-        history.older = self.cache_head
-        if self.cache_head is not None:
-            self.cache_head.newer = history
-        self.cache_head = history
-        if self.cache_tail is None:
+            history.newer = self.cache_tail
+            self.cache_tail.older = history
             self.cache_tail = history
 
-    cdef void cache_insert(self, History history, list decoded):
+    cdef void cache_touch(self, History history) noexcept:
+        if history.running and self.cache_head is not history:
+            self.cache_unlink(history)
+            self.cache_link(history)
+
+    cdef void cache_grow(self, History history, Py_ssize_t cost) noexcept:
+        """``history``'s cached events grew by ``cost``: evict past the budget."""
+        history.cost += cost
+        self.cache_cost += cost
+        while self.cache_cost > self.cache_budget and self.cache_tail is not None:
+            self.cache_drop(self.cache_tail)
+
+    cdef list cache_read(self, History history, Py_ssize_t index):
+        """The decoded events from ``index`` to the head, through the cache."""
+        cdef list decoded = history.decoded
+        if decoded is not None and index >= history.first:
+            self.cache_touch(history)
+            return decoded[index - history.first :]
+        cdef Py_ssize_t cost = history.cost_from(index)
+        if cost > self.cache_budget:
+            self.cache_drop(history)
+            return history.decode(index, history.count)
+        if decoded is None:
+            decoded = history.decode(index, history.count)
+            history.decoded = decoded
+            history.first = index
+            self.cache_link(history)
+            self.cache_grow(history, cost)
+            return decoded[:]
+        decoded = history.decode(index, history.first) + decoded
         history.decoded = decoded
-        self.cache_size += len(decoded)
-        history.newer = None
-        history.older = self.cache_head
-        if self.cache_head is not None:
-            self.cache_head.newer = history
-        self.cache_head = history
-        if self.cache_tail is None:
-            self.cache_tail = history
-        self.cache_evict(history)
+        history.first = index
+        self.cache_touch(history)
+        self.cache_grow(history, cost - history.cost)
+        return decoded[:]
 
-    cdef void cache_evict(self, History keep):
-        while self.cache_size > self.cache_capacity and self.cache_tail is not None:
-            if self.cache_tail is keep and self.cache_head is keep:
-                self.cache_unlink(keep)
-                return
-            self.cache_unlink(self.cache_tail)
-
-    # -- appends ----------------------------------------------------------------------
+    # -- appends ------------------------------------------------------------------------
 
     def append(self, token, workflow_id, events, expected_seq):
+        cdef uint64_t expected = 0
         if (
             type(token) is not WRITE_TOKEN
             or type(workflow_id) is not WORKFLOW_ID
             or not (type(events) is list or type(events) is tuple)
-            or not PyLong_CheckExact(expected_seq)
-            or expected_seq < 0
-            or expected_seq > 0xFFFFFFFFFFFFFFFF
+            or not u64_of(expected_seq, &expected)
         ):
-            expected_seq = check_append_arguments(token, workflow_id, events, expected_seq)
-        self.lock.acquire()
+            expected = check_append_arguments(token, workflow_id, events, expected_seq)
+        lock_acquire(self.lock)
         try:
-            self.append_locked(workflow_id, events, PyLong_AsUnsignedLongLong(expected_seq))
+            self.append_locked(workflow_id, events, expected)
         finally:
-            self.lock.release()
+            lock_release(self.lock)
 
     cdef int append_locked(self, object workflow_id, object events, uint64_t expected) except -1:
         cdef object key = get_slot(workflow_id, OFF_UUID_INT)
-        cdef History history = <History>self.workflows.get(key)
+        cdef History history = <History>self.histories.get(key)
         cdef uint64_t head = history.count if history is not None else 0
         cdef Py_ssize_t n = len(events)
         cdef Py_ssize_t i, old_length, old_count
-        cdef int tag
-        cdef object event, status
-        cdef bint fresh = history is None
+        cdef int64_t old_micros
+        cdef bint fresh = history is None, projected = False
         if head != expected:
-            raise SequenceConflict(expected=expected, found=head)
+            # BaseException's own constructor sets args; no Python frame runs.
+            raise SEQUENCE_CONFLICT.__new__(SEQUENCE_CONFLICT, expected, head)
         if n == 0:
             return 0
-        if not self.batch_is_valid(workflow_id, events, expected):
+        if not self.batch_is_valid(workflow_id, events, expected, &projected):
             check_batch(workflow_id, events, expected)
             raise AssertionError("the core rejected a batch the shared checks accept")
         if fresh:
-            history = History(workflow_id)
-            history.parent = self.parents.get(key)
+            # No __init__ call (a Python-level call costs ~2,000 instructions here).
+            history = History.__new__(History, workflow_id)
+            history.setup(workflow_id)
+            buffer_reserve(&history.buf, FIRST_CAPACITY)
         history.reserve_offsets(n)
         old_length = history.buf.length
         old_count = history.count
+        old_micros = history.last_micros
         try:
             for i in range(n):
-                history.offsets[history.count] = history.buf.length
-                put_event(&history.buf, events[i], history.owner_bytes)
+                history.offsets[history.count] = <uint32_t>history.buf.length
+                put_stored_event(&history.buf, events[i], &history.last_micros)
                 history.count += 1
+            if history.buf.length > history_limit:
+                raise BackendError(
+                    f"workflow {workflow_id}: appending {n} event(s) would take its history "
+                    f"to {history.buf.length} encoded bytes, past the compiled engine's "
+                    f"limit of {history_limit} per workflow; nothing was appended"
+                )
         except BaseException:
             history.buf.length = old_length
             history.count = old_count
+            history.last_micros = old_micros
             raise
-        # Published: the projections below only move references around.
+        # Published: what follows only moves references around.
         if fresh:
-            self.workflows[key] = history
-            self.active[key] = workflow_id
-            self.sorted_ids = None
-            self.sorted_active = None
-        for i in range(n):
-            event = events[i]
-            tag = tag_of(event)
-            status = LIFECYCLE[tag]
-            if status is not None:
-                self.apply_lifecycle(history, event, status)
-            elif tag == TAG_CHILD_STARTED:
-                self.adopt(workflow_id, get_slot(event, OFF_CHILD_ID))
-        if history.status is not RUNNING:
-            history.trim()
-        if history.decoded is not None:
-            history.decoded.extend(events)
-            self.cache_size += n
-            self.cache_touch(history)
-            self.cache_evict(history)
+            self.histories[key] = history
+            self.projections.add(key, history)
+        if projected:
+            history.running = self.projections.apply(history, events)
+            if not history.running:
+                self.cache_drop(history)
+                history.trim()
+                return 0
+        self.cache_appended(history, events, old_count, history.buf.length - old_length)
         return 0
 
-    cdef bint batch_is_valid(self, object workflow_id, object events, uint64_t expected):
+    cdef void cache_appended(self, History history, object events, Py_ssize_t at, Py_ssize_t size):
+        """Cache the events just appended at position ``at`` to a running history: the
+        objects themselves, which the engine will read back (no decode)."""
+        cdef Py_ssize_t cost = size + len(events) * PER_EVENT
+        cdef Py_ssize_t i
+        if history.decoded is not None:
+            for i in range(len(events)):
+                history.decoded.append(events[i])
+            self.cache_touch(history)
+        elif cost <= self.cache_budget:
+            history.decoded = list(events)
+            history.first = at
+            self.cache_link(history)
+        else:
+            return
+        self.cache_grow(history, cost)
+
+    cdef bint batch_is_valid(
+        self, object workflow_id, object events, uint64_t expected, bint* projected
+    ) except -1:
+        """Whether the batch passes every check (else the shared checks say why); sets
+        ``*projected`` when an event changes a projection."""
         cdef Py_ssize_t i, n = len(events)
-        cdef object event, envelope, seq, owner
+        cdef int tag
+        cdef object envelope, seq, owner
         cdef object number = get_slot(workflow_id, OFF_UUID_INT)
         for i in range(n):
-            event = events[i]
-            if tag_of(event) < 0:
+            tag = tag_of(events[i])
+            if tag < 0:
                 return False
+            if PROJECTED[tag]:
+                projected[0] = True
         for i in range(n):
             envelope = get_slot(events[i], OFF_ENVELOPE)
             if type(envelope) is not EVENT_ENVELOPE:
                 return False
             seq = get_slot(envelope, OFF_SEQ)
-            if not PyLong_CheckExact(seq) or PyLong_AsUnsignedLongLong(seq) != expected + 1 + i:
+            if not u64_equals(seq, expected + 1 + i):
                 return False
             owner = get_slot(envelope, OFF_OWNER)
             if owner is not workflow_id and (
@@ -410,145 +470,109 @@ cdef class Engine:
                 return False
         return True
 
-    cdef void apply_lifecycle(self, History history, object event, object status):
-        cdef bint was_active = history.status is RUNNING
-        history.apply_lifecycle(event, status)
-        if (status is RUNNING) != was_active:
-            if was_active:
-                del self.active[get_slot(history.workflow_id, OFF_UUID_INT)]
-            else:
-                self.active[get_slot(history.workflow_id, OFF_UUID_INT)] = history.workflow_id
-            self.sorted_active = None
-        if status is RUNNING:
-            self.by_start = None
-
-    cdef void adopt(self, object parent, object child):
-        cdef object key = get_slot(child, OFF_UUID_INT)
-        self.parents[key] = parent
-        cdef History history = <History>self.workflows.get(key)
-        if history is not None:
-            history.parent = parent
-            history.summary = None
-
-    # -- reads ------------------------------------------------------------------------
+    # -- reads --------------------------------------------------------------------------
 
     cdef History history_of(self, object workflow_id):
         if type(workflow_id) is not WORKFLOW_ID:
             check_workflow_id(workflow_id)
-        return <History>self.workflows.get(get_slot(workflow_id, OFF_UUID_INT))
+        return <History>self.histories.get(get_slot(workflow_id, OFF_UUID_INT))
+
+    cdef Py_ssize_t start_of(self, object from_seq) except -1:
+        """The position a read from ``from_seq`` starts at (any u64; 0 and 1 are the first)."""
+        cdef uint64_t seq = 0
+        if not u64_of(from_seq, &seq):
+            seq = check_seq(from_seq, "from_seq")
+        if seq > 0x7FFFFFFFFFFFFFFF:
+            return 0x7FFFFFFFFFFFFFFF
+        return seq - 1 if seq > 1 else 0
 
     def read_history(self, workflow_id):
-        self.lock.acquire()
+        cdef History history
+        if type(workflow_id) is not WORKFLOW_ID:
+            check_workflow_id(workflow_id)
+        lock_acquire(self.lock)
         try:
-            return self.read_from(self.history_of(workflow_id), 0)
+            history = self.history_of(workflow_id)
+            if history is None:
+                return []
+            return self.cache_read(history, 0)
         finally:
-            self.lock.release()
+            lock_release(self.lock)
 
     def read_history_from(self, workflow_id, from_seq):
         cdef History history
+        cdef Py_ssize_t index
         if type(workflow_id) is not WORKFLOW_ID:
             check_workflow_id(workflow_id)
-        if not PyLong_CheckExact(from_seq) or from_seq < 0 or from_seq > 0xFFFFFFFFFFFFFFFF:
-            from_seq = check_seq(from_seq, "from_seq")
-        self.lock.acquire()
+        index = self.start_of(from_seq)
+        lock_acquire(self.lock)
         try:
             history = self.history_of(workflow_id)
-            if history is None or from_seq > history.count:
+            if history is None or index >= history.count:
                 return []
-            return self.read_from(history, from_seq - 1 if from_seq > 1 else 0)
+            return self.cache_read(history, index)
         finally:
-            self.lock.release()
-
-    cdef list read_from(self, History history, Py_ssize_t index):
-        cdef list decoded
-        if history is None or index >= history.count:
-            return []
-        if history.decoded is not None:
-            self.cache_touch(history)
-            return history.decoded[index:]
-        if index > 0 or history.count > self.cache_capacity:
-            return history.decode_from(index)
-        decoded = history.decode_from(0)
-        self.cache_insert(history, decoded)
-        return decoded[:]
+            lock_release(self.lock)
 
     def read_history_raw(self, workflow_id, from_seq=1):
         cdef History history
+        cdef Py_ssize_t index
         if type(workflow_id) is not WORKFLOW_ID:
             check_workflow_id(workflow_id)
-        if not PyLong_CheckExact(from_seq) or from_seq < 0 or from_seq > 0xFFFFFFFFFFFFFFFF:
-            from_seq = check_seq(from_seq, "from_seq")
-        self.lock.acquire()
+        index = self.start_of(from_seq)
+        lock_acquire(self.lock)
         try:
             history = self.history_of(workflow_id)
-            if history is None or from_seq > history.count:
+            if history is None or index >= history.count:
                 return MARKER
-            return history.raw_from(from_seq - 1 if from_seq > 1 else 0)
+            return history.wire_from(index, history.count)
         finally:
-            self.lock.release()
+            lock_release(self.lock)
 
     def read_run_chain(self, workflow_id):
-        cdef History history
-        self.lock.acquire()
+        check_workflow_id(workflow_id)
+        lock_acquire(self.lock)
         try:
-            history = self.history_of(workflow_id)
-            runs = [] if history is None else list(history.runs)
+            return self.projections.run_chain(get_slot(workflow_id, OFF_UUID_INT))
         finally:
-            self.lock.release()
-        return order_runs(runs)
+            lock_release(self.lock)
 
     def list_workflow_ids(self):
-        self.lock.acquire()
+        lock_acquire(self.lock)
         try:
-            if self.sorted_ids is None:
-                self.sorted_ids = [
-                    (<History>self.workflows[key]).workflow_id for key in sorted(self.workflows)
-                ]
-            return self.sorted_ids[:]
+            return self.projections.workflow_ids()
         finally:
-            self.lock.release()
+            lock_release(self.lock)
 
     def list_active(self):
-        self.lock.acquire()
+        lock_acquire(self.lock)
         try:
-            if self.sorted_active is None:
-                self.sorted_active = [self.active[key] for key in sorted(self.active)]
-            return self.sorted_active[:]
+            return self.projections.active_ids()
         finally:
-            self.lock.release()
+            lock_release(self.lock)
 
     def query(self, filter):
-        cdef History history
-        cdef list ordered, result
         check_filter(filter)
-        self.lock.acquire()
+        lock_acquire(self.lock)
         try:
-            if self.by_start is None:
-                ordered = [h for h in self.workflows.values() if (<History>h).start_type is not None]
-                ordered.sort(key=start_key)
-                self.by_start = ordered
-            ordered = self.by_start
-            parent = filter.parent
-            matches = filter.matches
-            result = []
-            for item in ordered:
-                history = <History>item
-                if parent is not None and history.parent != parent:
-                    continue
-                summary = history.current_summary()
-                if matches(summary):
-                    result.append(summary)
-            return result
+            return self.projections.query(filter)
         finally:
-            self.lock.release()
+            lock_release(self.lock)
+
+    # -- for benchmarks and tests -------------------------------------------------------
 
     def stored_bytes(self):
         """Bytes held by encoded histories and offset indexes (excluding Python objects)."""
         cdef Py_ssize_t total = 0
-        for history in self.workflows.values():
+        for history in self.histories.values():
             total += (<History>history).stored_bytes()
         return total
 
-
-def start_key(History history):
-    return (history.start_at, get_slot(history.workflow_id, OFF_UUID_INT))
+    def cache_info(self):
+        """``(budget, estimated cost, cached events)`` of the decoded-event cache."""
+        cdef Py_ssize_t events = 0
+        cdef History history = self.cache_head
+        while history is not None:
+            events += len(history.decoded)
+            history = history.older
+        return (self.cache_budget, self.cache_cost, events)

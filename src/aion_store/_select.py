@@ -43,7 +43,7 @@ FORCED_PURE = os.environ.get("AION_STORE_PURE", "") not in ("", "0")
 class Engine(Protocol):
     """Histories and their projections: what ``InMemoryStore`` keeps in an engine."""
 
-    def __init__(self, decoded_cache: int = ..., /) -> None: ...
+    def __init__(self, decoded_cache_bytes: int = ..., /) -> None: ...
     def append(
         self, token: Any, workflow_id: WorkflowId, events: Sequence[Event], expected_seq: int
     ) -> None: ...
@@ -57,7 +57,8 @@ class Engine(Protocol):
 
 
 class TimerIndex(Protocol):
-    """Timers keyed by ``(workflow_id, timer_id)``, answering "what is due" cheaply."""
+    """Timers keyed by ``(workflow_id, timer_id)``, answering "what is due" cheaply;
+    checks its arguments and is thread-safe on its own."""
 
     def __len__(self) -> int: ...
     def schedule(self, workflow_id: WorkflowId, timer_id: TimerId, fire_at: datetime) -> None: ...
@@ -113,12 +114,7 @@ def engine_class(name: EngineName | None = None) -> type[Engine]:
 
         return PureEngine
     if name == "compiled":
-        try:
-            engine: type[Engine] = _compiled()[1].Engine
-        except ImportError as error:
-            raise ImportError(
-                f"the compiled engine is not available here: {REASON} ({error})"
-            ) from error
+        engine: type[Engine] = _compiled_or_explain()[1].Engine
         return engine
     raise ValueError(f"engine must be 'compiled', 'pure' or None, got {name!r}")
 
@@ -131,8 +127,16 @@ def timer_index_class(name: EngineName | None = None) -> type[TimerIndex]:
         from aion_store._timers_py import TimerIndex as PureTimerIndex
 
         return PureTimerIndex
-    index: type[TimerIndex] = _compiled()[2].TimerIndex
+    index: type[TimerIndex] = _compiled_or_explain()[2].TimerIndex
     return index
+
+
+def _compiled_or_explain() -> tuple[ModuleType, ModuleType, ModuleType]:
+    """The compiled modules, or an ``ImportError`` saying why this install has none."""
+    try:
+        return _compiled()
+    except ImportError as error:
+        raise ImportError(f"the compiled engine is not available here: {REASON}") from error
 
 
 # The names of the first version (core = the compiled codec), kept for callers.

@@ -2,8 +2,9 @@
 """The compiled durable-timer index: twin of ``aion_store._timers_py.TimerIndex``.
 
 Every timer lives in a slot of a table (its fire time in microseconds and its workflow's
-128-bit id as C integers, its ``TimerEntry`` and ``str(timer_id)`` as objects); a slot
-is found from ``(workflow_id, timer_id)`` through a dict. Timers not yet due wait in a
+128-bit id as C integers, its ``TimerEntry`` as an object); a slot is found through a
+dict keyed by builtins (the workflow's integer, the timer's name and position), which
+hash and compare in C. Timers not yet due wait in a
 binary min-heap of ``(fire_at, slot, generation)`` items; a poll moves those that became
 due, in order, to the end of a sorted array of due slots, so a poll costs O(result +
 moved x log T) and hands out ``TimerEntry`` objects made once per schedule. Due timers
@@ -12,22 +13,53 @@ bumps its slot's generation, leaving a stale heap item skipped when it surfaces.
 
 Order: ``(fire_at, workflow id, str(timer_id))``, the contract's; the first two compare
 as C integers (a workflow id's 128-bit int orders as its canonical string), the timer
-key only on a tie of both.
+ids' strings only on a tie of both.
+
+Like the pure twin, ``schedule`` and ``due`` check their arguments (C type checks, and
+the shared checks of ``aion_store._validate`` for anything else, which raise the one
+canonical error or convert a non-UTC time) and hold the index's own lock.
 """
 
 from cpython.mem cimport PyMem_Free, PyMem_Realloc
 from libc.stdint cimport int64_t, uint32_t, uint64_t
 from libc.string cimport memmove
 
+from cpython.datetime cimport datetime_fold, datetime_tzinfo, import_datetime
+from cpython.long cimport PyLong_AsUnsignedLongLong, PyLong_AsUnsignedLongLongMask
+from cpython.pythread cimport PyThread_type_lock
+
 from aion_store._dates cimport micros_of_datetime
-from aion_store._slots cimport get_slot, slot_offset
+from aion_store._lock cimport lock_acquire, lock_free, lock_init, lock_release
+from aion_store._slots cimport get_slot, new_instance, set_slot, slot_offset
+
+from datetime import datetime
 
 from aion_store._fields import UTC
-from aion_store.ids import _UuidId
+from aion_store._validate import check_time, check_timer_id, check_workflow_id
+from aion_store.ids import TimerId, WorkflowId, _UuidId
 from aion_store.timers import TimerEntry
 
+import_datetime()
+
 cdef Py_ssize_t OFF_UUID_INT = slot_offset(_UuidId, "_int")
-cdef object MASK_64 = (1 << 64) - 1
+cdef Py_ssize_t OFF_TIMER_NAME = slot_offset(TimerId, "_name")
+cdef Py_ssize_t OFF_TIMER_POSITION = slot_offset(TimerId, "_position")
+cdef Py_ssize_t OFF_ENTRY_WORKFLOW = slot_offset(TimerEntry, "workflow_id")
+cdef Py_ssize_t OFF_ENTRY_TIMER = slot_offset(TimerEntry, "timer_id")
+cdef Py_ssize_t OFF_ENTRY_FIRE_AT = slot_offset(TimerEntry, "fire_at")
+cdef type TIMER_ENTRY = TimerEntry
+cdef type WORKFLOW_ID = WorkflowId
+cdef type TIMER_ID = TimerId
+cdef type DATETIME = datetime
+cdef object SHIFT_64 = 64
+cdef object TIME_UTC = UTC
+
+
+cdef inline object checked_time(object value, str name):
+    """``value`` if it is a UTC ``datetime`` already, else the shared check's result."""
+    if type(value) is DATETIME and datetime_tzinfo(value) is TIME_UTC and not datetime_fold(value):
+        return value
+    return check_time(value, name)
 
 
 cdef struct Slot:
@@ -51,7 +83,7 @@ cdef class TimerIndex:
     cdef Py_ssize_t slot_count
     cdef Py_ssize_t slot_capacity
     cdef list entries  # slot -> TimerEntry
-    cdef list keys  # slot -> str(timer_id)
+    cdef list timer_ids  # slot -> TimerId
     cdef dict index  # (workflow_id, timer_id) -> slot
     cdef Item* heap
     cdef Py_ssize_t heap_size
@@ -60,15 +92,18 @@ cdef class TimerIndex:
     cdef Py_ssize_t* due_slots
     cdef Py_ssize_t due_size
     cdef Py_ssize_t due_capacity
+    cdef PyThread_type_lock lock
     cdef bint has_watermark
     cdef int64_t watermark
 
     def __cinit__(self):
         self.entries = []
-        self.keys = []
+        self.timer_ids = []
         self.index = {}
+        lock_init(&self.lock)
 
     def __dealloc__(self):
+        lock_free(self.lock)
         PyMem_Free(self.slots)
         PyMem_Free(self.heap)
         PyMem_Free(self.due_slots)
@@ -88,7 +123,7 @@ cdef class TimerIndex:
             return x.high < y.high
         if x.low != y.low:
             return x.low < y.low
-        return <str>self.keys[a] < <str>self.keys[b]
+        return str(self.timer_ids[a]) < str(self.timer_ids[b])
 
     cdef inline bint item_before(self, Item* a, Item* b):
         if a.fire_at != b.fire_at:
@@ -211,23 +246,38 @@ cdef class TimerIndex:
     # -- the contract -------------------------------------------------------------------------
 
     def schedule(self, workflow_id, timer_id, fire_at):
-        """Insert or replace the timer ``(workflow_id, timer_id)`` (arguments checked)."""
-        cdef object key = (workflow_id, timer_id)
-        cdef object number
+        """Insert or replace the timer ``(workflow_id, timer_id)``."""
+        if type(workflow_id) is not WORKFLOW_ID or type(timer_id) is not TIMER_ID:
+            check_workflow_id(workflow_id)
+            check_timer_id(timer_id)
+        fire_at = checked_time(fire_at, "fire_at")
+        lock_acquire(self.lock)
+        try:
+            self.schedule_locked(workflow_id, timer_id, fire_at)
+        finally:
+            lock_release(self.lock)
+
+    cdef int schedule_locked(self, object workflow_id, object timer_id, object fire_at) except -1:
+        cdef object number = get_slot(workflow_id, OFF_UUID_INT)
+        cdef object key = (
+            number, get_slot(timer_id, OFF_TIMER_NAME), get_slot(timer_id, OFF_TIMER_POSITION)
+        )
         cdef Py_ssize_t slot
         cdef int64_t micros = micros_of_datetime(fire_at)
         cdef object found = self.index.get(key)
-        entry = TimerEntry._trusted(workflow_id, timer_id, fire_at)
+        cdef object entry = new_instance(TIMER_ENTRY)
+        set_slot(entry, OFF_ENTRY_WORKFLOW, workflow_id)
+        set_slot(entry, OFF_ENTRY_TIMER, timer_id)
+        set_slot(entry, OFF_ENTRY_FIRE_AT, fire_at)
         if found is None:
             slot = self.slot_count
             self.grow(<void**>&self.slots, &self.slot_capacity, slot + 1, sizeof(Slot))
-            number = get_slot(workflow_id, OFF_UUID_INT)
-            self.slots[slot].high = <uint64_t>(number >> 64)
-            self.slots[slot].low = <uint64_t>(number & MASK_64)
+            self.slots[slot].high = PyLong_AsUnsignedLongLong(number >> SHIFT_64)
+            self.slots[slot].low = PyLong_AsUnsignedLongLongMask(number)
             self.slots[slot].generation = 0
             self.slots[slot].due = False
             self.entries.append(entry)
-            self.keys.append(str(timer_id))
+            self.timer_ids.append(timer_id)
             self.index[key] = slot
             self.slot_count += 1
         else:
@@ -245,10 +295,18 @@ cdef class TimerIndex:
             self.push(slot)
             if self.stale > 64 and self.stale > self.heap_size // 2:
                 self.compact()
+        return 0
 
     def due(self, as_of):
         """Every timer with ``fire_at <= as_of``, in the contract's order."""
-        cdef int64_t limit = micros_of_datetime(as_of)
+        as_of = checked_time(as_of, "as_of")
+        lock_acquire(self.lock)
+        try:
+            return self.due_locked(micros_of_datetime(as_of))
+        finally:
+            lock_release(self.lock)
+
+    cdef list due_locked(self, int64_t limit):
         cdef Item item
         cdef Py_ssize_t low, high, middle, i
         cdef list result

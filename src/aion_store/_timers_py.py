@@ -1,12 +1,18 @@
-"""The durable-timer index in readable Python: twin of ``aion_store._timers_c``."""
+"""The durable-timer index in readable Python: twin of ``aion_store._timers_c``.
+
+``schedule`` and ``due`` check their arguments with the shared checks and hold the
+index's own lock, so ``InMemoryStore`` calls them directly.
+"""
 
 from __future__ import annotations
 
 import heapq
+import threading
 from bisect import bisect_right, insort
 from datetime import datetime
 from typing import Any
 
+from aion_store._validate import check_time, check_timer_id, check_workflow_id
 from aion_store.ids import TimerId, WorkflowId
 from aion_store.timers import TimerEntry
 
@@ -33,7 +39,7 @@ class TimerIndex:
     int orders exactly as its canonical string.
     """
 
-    __slots__ = ("_current", "_due", "_pending", "_serial", "_stale", "_watermark")
+    __slots__ = ("_current", "_due", "_lock", "_pending", "_serial", "_stale", "_watermark")
 
     def __init__(self) -> None:
         self._current: dict[tuple[WorkflowId, TimerId], _Item] = {}
@@ -42,12 +48,20 @@ class TimerIndex:
         self._watermark: datetime | None = None
         self._stale = 0
         self._serial = 0
+        self._lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self._current)
 
     def schedule(self, workflow_id: WorkflowId, timer_id: TimerId, fire_at: datetime) -> None:
         """Insert or replace the timer ``(workflow_id, timer_id)``."""
+        check_workflow_id(workflow_id)
+        check_timer_id(timer_id)
+        fire_at = check_time(fire_at, "fire_at")
+        with self._lock:
+            self._schedule(workflow_id, timer_id, fire_at)
+
+    def _schedule(self, workflow_id: WorkflowId, timer_id: TimerId, fire_at: datetime) -> None:
         entry = TimerEntry._trusted(workflow_id, timer_id, fire_at)
         self._serial += 1
         item: _Item = (fire_at, workflow_id._int, str(timer_id), self._serial, entry)
@@ -69,6 +83,11 @@ class TimerIndex:
 
     def due(self, as_of: datetime) -> list[TimerEntry]:
         """Every timer with ``fire_at <= as_of``, in the contract's order."""
+        as_of = check_time(as_of, "as_of")
+        with self._lock:
+            return self._due_locked(as_of)
+
+    def _due_locked(self, as_of: datetime) -> list[TimerEntry]:
         if self._watermark is None or as_of > self._watermark:
             pending, current, due = self._pending, self._current, self._due
             while pending and pending[0][0] <= as_of:

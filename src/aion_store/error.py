@@ -20,18 +20,31 @@ class StoreError(Exception):
 
 
 class SequenceConflict(StoreError):
-    """An append's ``expected_seq`` did not match the workflow head; nothing was written."""
+    """An append's ``expected_seq`` did not match the workflow head; nothing was written.
+
+    ``args`` is ``(expected, found)`` and the message is built when shown: a stale writer
+    that retries pays for neither a format nor an ``__init__`` (the compiled engine
+    raises it without calling one).
+    """
 
     def __init__(self, expected: int, found: int) -> None:
-        self.expected = expected
-        self.found = found
-        super().__init__(
-            "sequence conflict (double-writer bug indicator): "
-            f"expected workflow head {expected}, found {found}"
-        )
+        super().__init__(expected, found)
 
-    def __reduce__(self) -> tuple[type[SequenceConflict], tuple[int, int]]:
-        return (type(self), (self.expected, self.found))
+    @property
+    def expected(self) -> int:
+        """The head the append expected."""
+        return self.args[0]  # type: ignore[no-any-return]
+
+    @property
+    def found(self) -> int:
+        """The head the workflow had."""
+        return self.args[1]  # type: ignore[no-any-return]
+
+    def __str__(self) -> str:
+        return (
+            "sequence conflict (double-writer bug indicator): "
+            f"expected workflow head {self.expected}, found {self.found}"
+        )
 
 
 class NotFound(StoreError):

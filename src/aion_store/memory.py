@@ -10,14 +10,13 @@ engine runs hot.
 
 from __future__ import annotations
 
-import sys
 import threading
 from collections.abc import Sequence
 from datetime import datetime
 
 from aion_store import _select
+from aion_store._cache import DEFAULT_DECODED_CACHE_BYTES, cache_budget
 from aion_store._fields import describe
-from aion_store._validate import check_seq, check_time, check_timer_id, check_workflow_id
 from aion_store.events import Event
 from aion_store.ids import TimerId, WorkflowId
 from aion_store.package import PackageIndex, PackageRecord, PackageRouteRecord
@@ -32,10 +31,7 @@ from aion_store.visibility import (
     VisibilityWorkflowSummary,
 )
 
-__all__ = ["DEFAULT_DECODED_CACHE_EVENTS", "InMemoryStore"]
-
-#: How many decoded events the compiled core keeps for recently read workflows.
-DEFAULT_DECODED_CACHE_EVENTS = 16_384
+__all__ = ["DEFAULT_DECODED_CACHE_BYTES", "InMemoryStore"]
 
 EngineName = _select.EngineName
 
@@ -44,8 +40,10 @@ class InMemoryStore:
     """Workflow histories, projections, timers, visibility and packages, in memory.
 
     Safe to share across threads and asyncio tasks: every operation is atomic, appends
-    included. ``decoded_cache_events`` bounds the compiled core's cache of decoded
-    events (0 turns it off; the pure path keeps event objects and ignores it).
+    included. ``decoded_cache_bytes`` bounds the estimated memory of the compiled core's
+    cache of decoded events (default 128 MiB; 0 turns it off; the pure path keeps event
+    objects and ignores it); the policy is in ``aion_store._engine_c``'s docstring and
+    the README. ``decoded_cache_events`` (0.1) is deprecated.
     ``engine`` picks a path explicitly ("compiled" or "pure"); by default the one
     ``aion_store.compiled`` names.
     """
@@ -55,11 +53,11 @@ class InMemoryStore:
     def __init__(
         self,
         *,
-        decoded_cache_events: int = DEFAULT_DECODED_CACHE_EVENTS,
+        decoded_cache_bytes: int | None = None,
         engine: EngineName | None = None,
+        decoded_cache_events: int | None = None,
     ) -> None:
-        # Any u64 is accepted; beyond sys.maxsize it means "no limit" on every platform.
-        cache = min(check_seq(decoded_cache_events, "decoded_cache_events"), sys.maxsize)
+        cache = cache_budget(decoded_cache_bytes, decoded_cache_events)
         if engine is None:
             engine = "compiled" if _select.COMPILED else "pure"
         if engine not in ("compiled", "pure"):
@@ -126,17 +124,11 @@ class InMemoryStore:
         self, workflow_id: WorkflowId, timer_id: TimerId, fire_at: datetime
     ) -> None:
         """Insert or replace the timer ``(workflow_id, timer_id)``."""
-        check_workflow_id(workflow_id)
-        check_timer_id(timer_id)
-        fire_at = check_time(fire_at, "fire_at")
-        with self._lock:
-            self._timers.schedule(workflow_id, timer_id, fire_at)
+        self._timers.schedule(workflow_id, timer_id, fire_at)
 
     async def expired_timers(self, as_of: datetime) -> list[TimerEntry]:
         """Timers with ``fire_at <= as_of``, by ``(fire_at, str(workflow_id), str(timer_id))``."""
-        as_of = check_time(as_of, "as_of")
-        with self._lock:
-            return self._timers.due(as_of)
+        return self._timers.due(as_of)
 
     # -- visibility ------------------------------------------------------------------
 

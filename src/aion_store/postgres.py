@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import json
 import struct
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ from decimal import Decimal
 from typing import Any
 
 from aion_store import _select
+from aion_store._cache import DEFAULT_DECODED_CACHE_BYTES
 from aion_store._fields import describe
 from aion_store._postgres.group import GroupCommit
 from aion_store._postgres.schema import SCHEMA_VERSION, check_current, prepare, quote
@@ -53,7 +55,6 @@ from aion_store._validate import check_seq
 from aion_store.error import BackendError, SequenceConflict, StoreError
 from aion_store.events import Event
 from aion_store.ids import TimerId, WorkflowId
-from aion_store.memory import DEFAULT_DECODED_CACHE_EVENTS
 from aion_store.package import PackageRecord, PackageRouteRecord
 from aion_store.run_chain import RunSummary
 from aion_store.search import SearchAttributeType
@@ -154,16 +155,17 @@ class PostgresStore(SqlStore):
         min_connections: int = 1,
         max_connections: int = 10,
         timeout: float = 60.0,
-        decoded_cache_events: int = DEFAULT_DECODED_CACHE_EVENTS,
+        decoded_cache_bytes: int = DEFAULT_DECODED_CACHE_BYTES,
         read_only: bool = False,
         group_commit: bool = True,
     ) -> Opening[PostgresStore]:
         """Connect a pool to ``dsn`` and use ``schema``, creating it (or migrating it
         forward) when needed. Await the result, or use it as ``async with``.
 
-        ``timeout`` bounds every statement (seconds); ``decoded_cache_events`` bounds the
-        decoded histories kept between reads. A schema that is not an aion-store schema,
-        or of a newer version, is a ``BackendError`` and is left untouched.
+        ``timeout`` bounds every statement (seconds); ``decoded_cache_bytes`` bounds the
+        estimated memory of the decoded histories kept between reads (0: none). A schema
+        that is not an aion-store schema, or of a newer version, is a ``BackendError``
+        and is left untouched.
         ``read_only=True`` uses an existing schema of this version for reading only:
         nothing is created, migrated or written (every write is a BackendError).
         ``group_commit=False`` sends every append in a statement of its own (one workflow
@@ -184,7 +186,7 @@ class PostgresStore(SqlStore):
                 f"got {low} and {high}"
             )
         timeout = check_timeout(timeout)
-        cache = check_seq(decoded_cache_events, "decoded_cache_events")
+        cache = min(check_seq(decoded_cache_bytes, "decoded_cache_bytes"), sys.maxsize)
         options = _Options(low, high, timeout, cache, bool(read_only), bool(group_commit))
         return Opening(_connect(cls, dsn, schema, options))
 

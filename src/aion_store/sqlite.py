@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sqlite3
+import sys
 from collections.abc import Sequence
 from datetime import datetime
 from functools import partial
@@ -32,6 +33,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from aion_store import _select
+from aion_store._cache import DEFAULT_DECODED_CACHE_BYTES
 from aion_store._fields import describe
 from aion_store._sql.opening import Opening, check_timeout
 from aion_store._sql.projection import WorkflowRow, apply, delta
@@ -56,7 +58,6 @@ from aion_store._validate import check_seq
 from aion_store.error import BackendError, SequenceConflict
 from aion_store.events import Event
 from aion_store.ids import TimerId, WorkflowId
-from aion_store.memory import DEFAULT_DECODED_CACHE_EVENTS
 from aion_store.package import PackageRecord, PackageRouteRecord
 from aion_store.run_chain import RunSummary
 from aion_store.status import WorkflowFilter, WorkflowSummary
@@ -106,15 +107,16 @@ class SqliteStore(SqlStore):
         *,
         durability: Durability = "full",
         timeout: float = 5.0,
-        decoded_cache_events: int = DEFAULT_DECODED_CACHE_EVENTS,
+        decoded_cache_bytes: int = DEFAULT_DECODED_CACHE_BYTES,
         read_only: bool = False,
     ) -> Opening[SqliteStore]:
         """Open the store in the file at ``path``, creating it when it is missing.
 
         Await the result, or use it as ``async with``. ``timeout`` is how long a write
-        waits for another connection's lock before it fails; ``decoded_cache_events``
-        bounds the decoded histories kept between reads. A file that is not an
-        aion-store database, or one of a newer schema, is a ``BackendError``.
+        waits for another connection's lock before it fails; ``decoded_cache_bytes``
+        bounds the estimated memory of the decoded histories kept between reads (0:
+        none). A file that is not an aion-store database, or one of a newer schema, is
+        a ``BackendError``.
         ``read_only=True`` opens an existing store of this schema version for reading
         only: nothing is created, migrated or written (every write is a BackendError).
         """
@@ -126,7 +128,7 @@ class SqliteStore(SqlStore):
         if durability not in _SYNCHRONOUS:
             raise ValueError(f"durability must be 'full' or 'normal', got {describe(durability)}")
         timeout = check_timeout(timeout)
-        cache = check_seq(decoded_cache_events, "decoded_cache_events")
+        cache = min(check_seq(decoded_cache_bytes, "decoded_cache_bytes"), sys.maxsize)
         return Opening(_open(cls, text, durability, timeout, cache, bool(read_only)))
 
     def __repr__(self) -> str:

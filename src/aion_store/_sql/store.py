@@ -16,6 +16,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any
 
+from aion_store._cache import CLOSING_TAGS, decoded_cost
 from aion_store._fields import check_str, describe
 from aion_store._sql.cache import HistoryCache
 from aion_store._sql.rows import id_bytes
@@ -57,13 +58,13 @@ class SqlStore:
     __slots__ = ("_cache", "_closed", "_codec", "_lock", "_name", "_stopping", "read_only")
 
     def __init__(
-        self, name: str, codec: Any, decoded_cache_events: int, *, read_only: bool = False
+        self, name: str, codec: Any, decoded_cache_bytes: int, *, read_only: bool = False
     ) -> None:
         self._name = name
         #: Opened for reading only: every write is a BackendError, raised before its checks.
         self.read_only = read_only
         self._codec = codec
-        self._cache = HistoryCache(decoded_cache_events)
+        self._cache = HistoryCache(decoded_cache_bytes)
         self._lock = threading.Lock()
         self._closed = False
         self._stopping: asyncio.Future[None] | None = None
@@ -123,6 +124,10 @@ class SqlStore:
         except (TypeError, BackendError) as error:
             problem = error
         await self._append(workflow_id, batch, expected, problem)
+        for event in batch:
+            if CLOSING_TAGS[event.TAG]:
+                self._cache.discard(id_bytes(workflow_id))
+                break
 
     async def read_history(self, workflow_id: WorkflowId) -> list[Event]:
         """Every event in seq order; ``[]`` for an unknown workflow."""
@@ -149,14 +154,15 @@ class SqlStore:
         """Events from ``start`` on, through the cache of decoded prefixes: the database
         is asked for every row past the cached prefix, so a read is never stale."""
         key = id_bytes(workflow_id)
-        cached = self._cache.get(key)
+        cached, cost = self._cache.get(key)
         decode = self._codec.decode_stored_events
         if start > len(cached) + 1:
             return decode(await self._bodies(workflow_id, start), workflow_id, start)  # type: ignore[no-any-return]
         bodies = await self._bodies(workflow_id, len(cached) + 1)
         if bodies:
+            cost += decoded_cost(bodies)
             cached = cached + decode(bodies, workflow_id, len(cached) + 1)
-            self._cache.put(key, cached)
+            self._cache.put(key, cached, cost)
         return cached[start - 1 :]
 
     async def read_run_chain(self, workflow_id: WorkflowId) -> list[RunSummary]:

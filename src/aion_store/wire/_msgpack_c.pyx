@@ -9,7 +9,8 @@ only the canonical form this package writes; on anything else it hands the input
 pure decoder, which either reads it or raises the one canonical error message.
 
 The file holds the field plans and the public functions; the writer and the reader are
-``_msgpack_c_write.pxi`` and ``_msgpack_c_read.pxi``. ``_msgpack_c.pxd`` declares what
+``_msgpack_c_write.pxi`` and ``_msgpack_c_read.pxi``, the engine's own form of an event
+``_msgpack_c_stored.pxi``. ``_msgpack_c.pxd`` declares what
 the compiled engine (``aion_store._engine_c``) uses.
 """
 
@@ -26,6 +27,7 @@ from cpython.float cimport PyFloat_AS_DOUBLE, PyFloat_FromDouble
 from cpython.long cimport (
     PyLong_AsLongLong,
     PyLong_AsUnsignedLongLong,
+    PyLong_AsUnsignedLongLongMask,
     PyLong_FromLongLong,
     PyLong_FromUnsignedLongLong,
 )
@@ -103,7 +105,6 @@ cdef type CRON = TriggerSpec.Cron
 cdef type INTERVAL = TriggerSpec.Interval
 cdef type WORKFLOW_ID = WorkflowId
 cdef object SHIFT_64 = 64
-cdef object MASK_64 = (1 << 64) - 1
 
 # ---------------------------------------------------------------------------------------
 # Field plans: for each record class, the kind and slot offset of every field.
@@ -220,6 +221,8 @@ include "_msgpack_c_write.pxi"
 
 include "_msgpack_c_read.pxi"
 
+include "_msgpack_c_stored.pxi"
+
 # ---------------------------------------------------------------------------------------
 # Public entry points (``aion_store.wire`` uses these when the compiled path is active).
 # ---------------------------------------------------------------------------------------
@@ -268,10 +271,10 @@ def from_msgpack(data, cls):
         if size < 2 or start[0] != FORMAT_VERSION:
             raise Fallback()
         if history:
-            return take_events(start + 1, start + size, None)
+            return take_events(start + 1, start + size)
         cur.position = start + 1
         cur.end = start + size
-        event = take_event(&cur, None, Context())
+        event = take_event(&cur, Context())
         if cur.position != cur.end or not isinstance(event, cls):
             raise Fallback()
         return event
@@ -324,7 +327,7 @@ def decode_stored_events(list bodies, object workflow_id, uint64_t first_seq):
             cur.position = <const unsigned char*>PyBytes_AS_STRING(body)
             cur.end = cur.position + PyBytes_GET_SIZE(body)
             try:
-                event = take_event(&cur, None, ctx)
+                event = take_event(&cur, ctx)
             except (Fallback, UnicodeDecodeError, ValueError, OverflowError):
                 event = None
             if event is not None:

@@ -374,8 +374,8 @@ cdef object take_owner(Cursor* cur, Context ctx):
     return value
 
 
-cdef object take_event(Cursor* cur, object owner, Context ctx):
-    """Read one event. ``owner`` (the history's WorkflowId) replaces decoding the id."""
+cdef object take_event(Cursor* cur, Context ctx):
+    """Read one event in the wire form, [tag, seq, recorded_at, owner, *fields]."""
     cdef Py_ssize_t count = take_array(cur)
     cdef uint64_t tag = take_uint(cur)
     if tag >= <uint64_t>VARIANT_COUNT:
@@ -389,25 +389,21 @@ cdef object take_event(Cursor* cur, object owner, Context ctx):
     cdef object envelope = new_instance(EVENT_ENVELOPE)
     set_slot(envelope, OFF_SEQ, PyLong_FromUnsignedLongLong(seq))
     set_slot(envelope, OFF_RECORDED_AT, take_timestamp(cur))
-    if owner is None:
-        set_slot(envelope, OFF_OWNER, take_owner(cur, ctx))
-    else:
-        cur.position += 18
-        if cur.position > cur.end:
-            fallback()
-        set_slot(envelope, OFF_OWNER, owner)
+    set_slot(envelope, OFF_OWNER, take_owner(cur, ctx))
     cdef object event = new_instance(plan.cls)
     set_slot(event, OFF_ENVELOPE, envelope)
     take_fields(cur, plan, event, ctx)
     return event
 
 
-cdef list take_events(const unsigned char* start, const unsigned char* end, object owner):
+cdef list take_events(const unsigned char* start, const unsigned char* end):
+    """The wire-form events back to back from ``start`` to ``end``; one history's events
+    share one ``WorkflowId`` object."""
     cdef Cursor cur
     cur.position = start
     cur.end = end
     cdef list events = []
     cdef Context ctx = Context()
     while cur.position < cur.end:
-        events.append(take_event(&cur, owner, ctx))
+        events.append(take_event(&cur, ctx))
     return events

@@ -123,7 +123,7 @@ cdef int uuid_bytes(object identifier, unsigned char* raw) except -1:
     """The 16 big-endian bytes of a UUID id's integer."""
     cdef object number = get_slot(identifier, OFF_UUID_INT)
     cdef uint64_t high = PyLong_AsUnsignedLongLong(PyNumber_Rshift(number, SHIFT_64))
-    cdef uint64_t low = PyLong_AsUnsignedLongLong(PyNumber_And(number, MASK_64))
+    cdef uint64_t low = PyLong_AsUnsignedLongLongMask(number)  # the low 64 bits, no object
     cdef int i
     for i in range(8):
         raw[7 - i] = <unsigned char>(high >> (8 * i))
@@ -280,12 +280,8 @@ cdef int put_field(Buffer* buf, Plan plan, int i, object value) except -1:
     raise TypeError("unknown field kind")
 
 
-cdef int put_event(Buffer* buf, object event, const unsigned char* owner=NULL) except -1:
-    """Append one event's array: [tag, seq, recorded_at, workflow_id, *fields].
-
-    ``owner``, when given, is the 16 bytes of the envelope's workflow id, already known
-    (the store checked the owner), which saves converting the id's integer again.
-    """
+cdef int put_event(Buffer* buf, object event) except -1:
+    """Append one event's array in the wire form: [tag, seq, recorded_at, owner, *fields]."""
     cdef int tag = tag_of(event)
     if tag < 0:
         raise TypeError(f"expected an Event, got {type(event).__name__}")
@@ -300,12 +296,7 @@ cdef int put_event(Buffer* buf, object event, const unsigned char* owner=NULL) e
     if type(recorded_at) is not datetime_type:
         raise TypeError("envelope.recorded_at must be a datetime")
     put_int(buf, micros_of_datetime(recorded_at))
-    if owner == NULL:
-        put_uuid(buf, get_slot(envelope, OFF_OWNER))
-    else:
-        put_byte(buf, 0xC4)
-        put_byte(buf, 16)
-        put_raw(buf, <const char*>owner, 16)
+    put_uuid(buf, get_slot(envelope, OFF_OWNER))
     return put_fields(buf, plan, event)
 
 
