@@ -3,13 +3,19 @@
 ``AION_BENCH_QUICK=1`` runs every benchmark at ``Sizes.quick()`` (a smoke run); the
 default sizes are ``Sizes.default()``. The store benchmarks' tables show seconds per
 operation (see :class:`PerOpClock`); ``extra_info`` has the details (``--benchmark-json``).
+
+The postgres family's benchmarks get their server from :func:`postgres_dsn`: the one
+``AION_STORE_POSTGRES_DSN`` names, else a throwaway server started for the session
+(``tests/postgres_server.py``); without server binaries (or asyncpg) they skip.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,6 +31,39 @@ def pytest_report_header(config: pytest.Config) -> str:
     path = "compiled core" if aion_store.compiled else "pure-Python path"
     sizes = "quick" if QUICK else "default"
     return f"aion-store {aion_store.__version__} benchmarks: {sizes} sizes, default path {path}"
+
+
+@pytest.fixture(scope="session")
+def postgres_dsn() -> Iterator[str]:
+    """The postgres family's server for the session: ``$AION_STORE_POSTGRES_DSN``, else a
+    throwaway one (``tests/postgres_server.py``: initdb and pg_ctl, a unix socket in a
+    temp directory), stopped at the end. The postgres stores of ``aion_store.bench`` use
+    it while the session lasts. Skips, with one line, without asyncpg or server binaries.
+    """
+    from aion_store.bench import durable_postgres
+
+    try:
+        import asyncpg  # noqa: F401
+    except ImportError:
+        pytest.skip("asyncpg is not installed: pip install 'aion-store[postgres]'")
+    server: Any = None
+    dsn = os.environ.get(durable_postgres.ENVIRONMENT)
+    if not dsn:
+        sys.path.insert(0, str(Path(__file__).parent.parent / "tests"))
+        from postgres_server import PostgresServer, ServerUnavailable
+
+        try:
+            server = PostgresServer.start()
+        except ServerUnavailable as error:
+            pytest.skip(str(error).splitlines()[0])
+        dsn = str(server.dsn)
+    durable_postgres.use_dsn(dsn)
+    try:
+        yield dsn
+    finally:
+        durable_postgres.use_dsn(None)
+        if server is not None:
+            server.stop()
 
 
 @pytest.fixture(scope="session")

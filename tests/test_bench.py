@@ -1,21 +1,29 @@
 """The benchmark layer (``aion_store.bench``): every workload runs on every store it
 supports and does what it says, the stores come in families with a reference each, every
-store a measurement makes is closed, the durable references (the bare SQLite floor and
-eventsourcing's SQLite recorder) append and read correctly, the report has a table per
-family, and the naive baseline agrees with ``InMemoryStore``.
+store a measurement makes is closed, the durable references (the bare SQLite and
+PostgreSQL floors, eventsourcing's SQLite and PostgreSQL recorders) append and read
+correctly, the postgres family runs exactly when a server is given (``--postgres-dsn``,
+``AION_STORE_POSTGRES_DSN``), the report has a table per family, and the naive baseline
+agrees with ``InMemoryStore``.
 
-Tiny sizes, and no timing assertions: the numbers only have to exist and be positive.
+Tiny sizes, and no timing assertions: the numbers only have to exist and be positive. The
+postgres family's tests use the session's throwaway server (``postgres_dsn`` in
+``conftest.py``: they skip without server binaries, and fail under ``CI=true``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import itertools
+import json
 import os
 import random
+import subprocess
+import sys
 import tempfile
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -49,10 +57,12 @@ from aion_store.bench import (
     close_store,
     count_label,
     data,
+    durable_postgres,
     family_of,
     make_store,
     measure,
     open_store,
+    unavailable_reason,
     workloads_at,
 )
 from aion_store.bench.durable import is_durable, prime_wal
@@ -110,19 +120,39 @@ CASES = [
 CORE = [store_id for store_id in ("compiled", "pure", "naive") if store_id in AVAILABLE]
 #: The sqlite family (the peer when eventsourcing is installed).
 DURABLE = list(FAMILIES["sqlite"].stores)
+#: The postgres family, on the session's server.
+POSTGRES = list(FAMILIES["postgres"].stores)
 TOKEN = WriteToken.recorder()
 DOCS_RESULTS = Path(__file__).parent.parent / "docs" / "bench.json"
+DSN_VARIABLE = durable_postgres.ENVIRONMENT
+
+
+@pytest.fixture(autouse=True)
+def _postgres_family(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A test of a postgres store (its ``store_id`` parameter) gets the session's server,
+    as ``--postgres-dsn`` gives it; the others run without one."""
+    callspec = getattr(request.node, "callspec", None)
+    store_id = callspec.params.get("store_id") if callspec is not None else None
+    if store_id not in POSTGRES:
+        yield
+        return
+    durable_postgres.use_dsn(request.getfixturevalue("postgres_dsn"))
+    try:
+        yield
+    finally:
+        durable_postgres.use_dsn(None)
 
 
 def _require(store_id: str) -> None:
-    if store_id not in AVAILABLE:
-        pytest.skip(f"store {store_id} is not available here")
+    reason = unavailable_reason(store_id)
+    if reason is not None:
+        pytest.skip(f"store {store_id} is not available here: {reason}")
 
 
 # -- the registry -----------------------------------------------------------------------
 
 MEMORY_ONLY = {"append_many", "append_batch10", "mixed_engine", "memory_per_event"}
-SQLITE_ONLY = {"durable_append", "durable_append_100_tasks", "disk_per_event"}
+DURABLE_ONLY = {"durable_append", "durable_append_100_tasks", "disk_per_event"}
 
 
 def test_workload_ids_in_order() -> None:
@@ -150,17 +180,25 @@ def test_workload_ids_in_order() -> None:
         assert workload.title and workload.doc
         assert workload.stores <= set(STORES)
         assert workload.unit in ("s", BYTES_PER_EVENT)
-        if workload.id in SQLITE_ONLY:
-            assert workload.stores == set(DURABLE)
+        if workload.id in DURABLE_ONLY:
+            assert workload.stores == set(DURABLE) | set(POSTGRES)
         else:
             assert {"compiled", "pure", "naive"} <= workload.stores
         # on sqlite: everything but what needs too many fsyncs or means nothing there
         assert ("sqlite" in workload.stores) == (workload.id not in MEMORY_ONLY)
+        # the postgres family runs what the sqlite family runs, store for store
+        for sqlite, postgres in zip(DURABLE, POSTGRES):
+            assert (sqlite in workload.stores) == (postgres in workload.stores)
         # naive runs everything: every in-memory value has a ratio (the floor expresses
         # only appends and reads: the sqlite queries have no ratio)
-        assert "naive" in workload.stores or workload.id in SQLITE_ONLY
-    # the floor and the peer express appends and reads only
-    for store in ("sqlite_floor", "eventsourcing_sqlite"):
+        assert "naive" in workload.stores or workload.id in DURABLE_ONLY
+    # the floors and the peers express appends and reads only
+    for store in (
+        "sqlite_floor",
+        "eventsourcing_sqlite",
+        "postgres_floor",
+        "eventsourcing_postgres",
+    ):
         assert store not in WORKLOADS["expired_timers"].stores
         assert store not in WORKLOADS["list_active"].stores
         assert store not in WORKLOADS["query_running"].stores
@@ -201,6 +239,9 @@ def test_stores_and_sizes() -> None:
         "sqlite",
         "sqlite_floor",
         "eventsourcing_sqlite",
+        "postgres",
+        "postgres_floor",
+        "eventsourcing_postgres",
     )
     assert {"pure", "naive", "sqlite", "sqlite_floor"} <= set(AVAILABLE) <= set(STORES)
     default, quick = Sizes.default(), Sizes.quick()
@@ -213,9 +254,10 @@ def test_stores_and_sizes() -> None:
     with pytest.raises(TypeError, match="no field"):
         default.with_(nonsense=1)
     with pytest.raises(ValueError, match="unknown store"):
-        make_store("postgres")
-    with pytest.raises(ValueError, match="open it with await open_store"):
-        make_store("sqlite")
+        make_store("mongo")
+    for durable in ("sqlite", "postgres_floor"):
+        with pytest.raises(ValueError, match="open it with await open_store"):
+            make_store(durable)
     with pytest.raises(ValueError, match="cannot run"):
         WORKLOADS["list_active"].store_factory("eventsourcing")
     with pytest.raises(ValueError, match="cannot run"):
@@ -223,13 +265,15 @@ def test_stores_and_sizes() -> None:
 
 
 def test_families_name_a_reference_for_every_store() -> None:
-    assert list(FAMILIES) == ["memory", "sqlite"]
-    memory, sqlite = FAMILIES["memory"], FAMILIES["sqlite"]
+    assert list(FAMILIES) == ["memory", "sqlite", "postgres"]
+    memory, sqlite, postgres = FAMILIES["memory"], FAMILIES["sqlite"], FAMILIES["postgres"]
     assert memory.stores == ("compiled", "pure", "naive", "eventsourcing")
     assert memory.reference == "naive" and not memory.durable
     assert sqlite.stores == ("sqlite", "sqlite_floor", "eventsourcing_sqlite")
     assert sqlite.reference == "sqlite_floor" and sqlite.durable
-    assert memory.stores + sqlite.stores == STORES
+    assert postgres.stores == ("postgres", "postgres_floor", "eventsourcing_postgres")
+    assert postgres.reference == "postgres_floor" and postgres.durable
+    assert memory.stores + sqlite.stores + postgres.stores == STORES
     assert REFERENCES == {
         "compiled": "naive",
         "pure": "naive",
@@ -238,19 +282,22 @@ def test_families_name_a_reference_for_every_store() -> None:
         "sqlite": "sqlite_floor",
         "sqlite_floor": "sqlite_floor",
         "eventsourcing_sqlite": "sqlite_floor",
+        "postgres": "postgres_floor",
+        "postgres_floor": "postgres_floor",
+        "eventsourcing_postgres": "postgres_floor",
     }
     for family in FAMILIES.values():
         assert family.reference in family.stores and family.title
         for store in family.stores:
             assert family_of(store) is family
-    assert family_of("postgres") is None
+    assert family_of("mongo") is None
 
 
 def test_make_store_configures_the_engines() -> None:
     assert make_store("pure").engine == "pure"
     assert isinstance(make_store("naive"), NaiveInMemoryStore)
     if "compiled" in AVAILABLE:
-        assert make_store("compiled", cache_events=0).engine == "compiled"
+        assert make_store("compiled", cache_bytes=0).engine == "compiled"
 
 
 # -- every workload on every store produces numbers --------------------------------------
@@ -268,6 +315,25 @@ def _store_threads() -> list[str]:
     ]
 
 
+async def _schemas() -> list[str]:
+    """The schemas of the postgres family's stores on the server (none once closed)."""
+    import asyncpg
+
+    connection = await asyncpg.connect(durable_postgres.postgres_dsn())
+    try:
+        rows = await connection.fetch(
+            "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'aion_bench_%'"
+        )
+    finally:
+        await connection.close()
+    return sorted(row[0] for row in rows)
+
+
+def _bench_schemas() -> list[str]:
+    """:func:`_schemas`, from outside an event loop."""
+    return asyncio.run(_schemas())
+
+
 @pytest.mark.parametrize(("workload_id", "store_id"), CASES)
 def test_workload_measures(workload_id: str, store_id: str) -> None:
     _require(store_id)
@@ -275,9 +341,11 @@ def test_workload_measures(workload_id: str, store_id: str) -> None:
     values = measure(WORKLOADS[workload_id], store_id, TINY, samples=2, min_sample_time=0.0)
     assert len(values) == 2
     assert all(value > 0 for value in values)
-    # every store it made is closed: no thread left, no temp file left
+    # every store it made is closed: no thread left, no temp file left, no schema left
     assert _store_threads() == []
     assert _bench_dirs() <= before
+    if store_id in POSTGRES:
+        assert _bench_schemas() == []
 
 
 def test_sampler_repeats_read_only_workloads() -> None:
@@ -400,7 +468,7 @@ async def test_eventsourcing_append_and_reads() -> None:
         assert await state.store.read_history(data.workflow_id(999)) == []
 
 
-@pytest.mark.parametrize("store_id", [*CORE, *DURABLE])
+@pytest.mark.parametrize("store_id", [*CORE, *DURABLE, *POSTGRES])
 @pytest.mark.parametrize(
     ("workload_id", "length"), [("tail_append_short", 30), ("tail_append_long", 300)]
 )
@@ -416,7 +484,7 @@ async def test_tail_append_workloads(workload_id: str, length: int, store_id: st
         assert max(grown) <= length * 1.1  # no history grows more than 10%
 
 
-@pytest.mark.parametrize("store_id", [*CORE, "eventsourcing", *DURABLE])
+@pytest.mark.parametrize("store_id", [*CORE, "eventsourcing", *DURABLE, *POSTGRES])
 @pytest.mark.parametrize(
     ("workload_id", "length"),
     [("full_read_1k_cold", 60), ("full_read_100k_cold", 500), ("full_read_warm", 60)],
@@ -425,12 +493,12 @@ async def test_full_read_workloads(workload_id: str, length: int, store_id: str)
     async with prepared(workload_id, store_id) as state:
         await WORKLOADS[workload_id].run(state)
         assert state.result == data.history(0, length)
-        if store_id in ("compiled", "sqlite"):
-            cold = WORKLOADS[workload_id].cache_events == 0
+        if store_id in ("compiled", "sqlite", "postgres"):
+            cold = WORKLOADS[workload_id].cache_bytes == 0
             assert cold == ("cold" in workload_id)
 
 
-@pytest.mark.parametrize("store_id", [*CORE, "eventsourcing", *DURABLE])
+@pytest.mark.parametrize("store_id", [*CORE, "eventsourcing", *DURABLE, *POSTGRES])
 @pytest.mark.parametrize(
     ("workload_id", "length"), [("suffix_read_1k", 60), ("suffix_read_100k", 500)]
 )
@@ -440,7 +508,7 @@ async def test_suffix_read_workloads(workload_id: str, length: int, store_id: st
         assert state.result == data.history(0, length)[-TINY.suffix :]
 
 
-@pytest.mark.parametrize("store_id", [*CORE, "eventsourcing", *DURABLE])
+@pytest.mark.parametrize("store_id", [*CORE, "eventsourcing", *DURABLE, *POSTGRES])
 async def test_rejected_append_changes_nothing(store_id: str) -> None:
     async with prepared("rejected_append", store_id) as state:
         await WORKLOADS["rejected_append"].run(state)
@@ -448,7 +516,7 @@ async def test_rejected_append_changes_nothing(store_id: str) -> None:
         assert history == data.history(0, TINY.short_history)
 
 
-@pytest.mark.parametrize("store_id", [*CORE, "sqlite"])
+@pytest.mark.parametrize("store_id", [*CORE, "sqlite", "postgres"])
 async def test_expired_timers_returns_exactly_the_due_ones(store_id: str) -> None:
     async with prepared("expired_timers", store_id) as state:
         assert len(state.result) == TINY.due_timers
@@ -459,7 +527,7 @@ async def test_expired_timers_returns_exactly_the_due_ones(store_id: str) -> Non
         assert len(later) == TINY.timers
 
 
-@pytest.mark.parametrize("store_id", [*CORE, "sqlite"])
+@pytest.mark.parametrize("store_id", [*CORE, "sqlite", "postgres"])
 async def test_listing_workloads(store_id: str) -> None:
     async with prepared("list_active", store_id) as state:
         await WORKLOADS["list_active"].run(state)
@@ -503,7 +571,7 @@ async def test_memory_workload_reports_bytes_per_event(store_id: str) -> None:
 # -- the sqlite family ----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("store_id", DURABLE)
+@pytest.mark.parametrize("store_id", [*DURABLE, *POSTGRES])
 async def test_durable_append_round_robin_from_one_task(store_id: str) -> None:
     async with prepared("durable_append", store_id) as state:
         assert len(state.appends) == TINY.durable_appends
@@ -516,7 +584,7 @@ async def test_durable_append_round_robin_from_one_task(store_id: str) -> None:
             assert history == data.history(index, TINY.durable_appends // 4)
 
 
-@pytest.mark.parametrize("store_id", DURABLE)
+@pytest.mark.parametrize("store_id", [*DURABLE, *POSTGRES])
 async def test_durable_append_from_100_tasks(store_id: str) -> None:
     async with prepared("durable_append_100_tasks", store_id) as state:
         assert len(state.tasks) == 100
@@ -588,7 +656,7 @@ async def test_durable_references_append_and_read(store_id: str) -> None:
 
 
 async def test_open_store_makes_fresh_durable_stores() -> None:
-    stores = [await open_store("sqlite", cache_events=0), await open_store("sqlite")]
+    stores = [await open_store("sqlite", cache_bytes=0), await open_store("sqlite")]
     try:
         assert len({store.path for store in stores}) == 2
         assert all(Path(store.path).exists() for store in stores)
@@ -604,7 +672,7 @@ async def test_open_store_makes_fresh_durable_stores() -> None:
     await close_store(make_store("naive"))  # nothing to close: a no-op
 
 
-@pytest.mark.parametrize("store_id", ["naive", *DURABLE])
+@pytest.mark.parametrize("store_id", ["naive", *DURABLE, *POSTGRES])
 async def test_prime_wal_ballasts_durable_stores_only(store_id: str) -> None:
     _require(store_id)
     store = await open_store(store_id)
@@ -616,6 +684,213 @@ async def test_prime_wal_ballasts_durable_stores_only(store_id: str) -> None:
         assert len(history) == (80 if is_durable(store) else 0)
     finally:
         await close_store(store)
+
+
+# -- the postgres family ----------------------------------------------------------------------
+
+
+def test_the_postgres_family_needs_a_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(DSN_VARIABLE, raising=False)
+    durable_postgres.use_dsn(None)
+    assert durable_postgres.postgres_dsn() is None
+    for store_id in POSTGRES:
+        reason = unavailable_reason(store_id)
+        assert reason is not None and "--postgres-dsn DSN" in reason and DSN_VARIABLE in reason
+    assert not set(POSTGRES) & set(available_stores())
+    with pytest.raises(RuntimeError, match="need a server"):
+        asyncio.run(open_store("postgres_floor"))
+    # the environment variable names one; use_dsn (--postgres-dsn) wins over it
+    monkeypatch.setenv(DSN_VARIABLE, "postgresql://from-the-environment/db")
+    assert durable_postgres.postgres_dsn() == "postgresql://from-the-environment/db"
+    assert set(POSTGRES) <= set(available_stores())  # nothing connects yet
+    durable_postgres.use_dsn("postgresql://given/db")
+    try:
+        assert durable_postgres.postgres_dsn() == "postgresql://given/db"
+    finally:
+        durable_postgres.use_dsn(None)
+    assert durable_postgres.postgres_dsn() == "postgresql://from-the-environment/db"
+
+
+async def test_a_server_that_does_not_answer_is_one_line() -> None:
+    with pytest.raises(durable_postgres.ServerUnavailable) as failure:
+        await durable_postgres.server_info("postgresql://nobody@/db?host=/nonexistent/socket")
+    assert "\n" not in str(failure.value) and str(failure.value)
+
+
+@pytest.mark.parametrize("store_id", POSTGRES)
+async def test_postgres_stores_append_and_read(store_id: str, postgres_dsn: str) -> None:
+    _require(store_id)
+    info = await durable_postgres.server_info(postgres_dsn)
+    assert info["version"] and info["version_num"] >= 100_000
+    store = await open_store(store_id)
+    schema = store.schema
+    try:
+        assert await _schemas() == [schema] and is_durable(store)
+        await prime_wal(store)  # and opens every connection of its pool
+        events = data.history(0, 30)
+        owner = events[0].envelope.workflow_id
+        await store.append(TOKEN, owner, events[:10], 0)
+        async with store.round_trips() as counted:
+            for event in events[10:]:
+                await store.append(TOKEN, owner, [event], event.envelope.seq - 1)
+        # the floor and the peer: one round trip per append; PostgresStore: the call of
+        # its append function, then the pool's reset of the connection on release
+        per_append = 2 if store_id == "postgres" else 1
+        assert counted.total == 20 * per_append, counted.by_statement
+        assert await store.read_history(owner) == events
+        assert await store.read_history_from(owner, 21) == events[20:]
+        assert await store.read_history_from(owner, 31) == []
+        assert await store.read_history(data.workflow_id(9)) == []
+        with pytest.raises(SequenceConflict) as conflict:  # a stale writer
+            await store.append(TOKEN, owner, [events[-1]], 29)
+        assert conflict.value.found == 30
+        assert await store.read_history(owner) == events  # the rejected append changed nothing
+        # durable: every side commits with synchronous_commit and fsync on
+        settings = store.settings()
+        settings = await settings if asyncio.iscoroutine(settings) else settings
+        assert settings == {"synchronous_commit": "on", "fsync": "on"}
+        # release() keeps the schema and what was committed; close() drops it
+        await store.release()
+        assert await _schemas() == [schema]
+    finally:
+        await close_store(store)
+        await close_store(store)  # idempotent
+    assert await _schemas() == []
+
+
+@pytest.mark.parametrize("store_id", POSTGRES)
+async def test_postgres_disk_per_event(store_id: str) -> None:
+    async with prepared("disk_per_event", store_id) as state:
+        value = await WORKLOADS["disk_per_event"].run(state)
+        assert value is not None and value > 0
+        notes = state.notes
+        assert 0 < notes["empty_file_bytes"] < notes["file_bytes"]
+        assert value == notes["file_bytes"] / (TINY.memory_workflows * TINY.memory_events)
+    assert await _schemas() == []
+
+
+@pytest.mark.parametrize("store_id", ["postgres_floor"])
+def test_the_sampler_drops_every_schema(store_id: str) -> None:
+    loop = asyncio.new_event_loop()
+    try:
+        appends = Sampler(WORKLOADS["durable_append"], store_id, TINY, loop=loop)
+        assert appends.durable
+        for _ in range(2):
+            appends.prepare()
+            (floor,) = appends.open_stores
+            assert _bench_schemas() == [floor.schema]
+            appends.sample()
+            assert appends.open_stores == [] and _bench_schemas() == []
+        with Sampler(WORKLOADS["suffix_read_1k"], store_id, TINY, loop=loop) as reads:
+            reads.prepare()
+            reads.sample()
+            reads.sample()
+            assert len(_bench_schemas()) == 1
+        assert _bench_schemas() == []
+    finally:
+        loop.close()
+
+
+# -- the command: --postgres-dsn, AION_STORE_POSTGRES_DSN, or neither -----------------------
+
+#: Tiny sizes for the command (the memory and sqlite families' tests are test_cli's).
+CLI_TINY = [
+    "--quick",
+    "--samples=1",
+    "--small-history=60",
+    "--big-history=500",
+    "--tail-appends=10",
+    "--long-history=300",
+    "--timers=1000",
+    "--active-workflows=40",
+    "--memory-workflows=4",
+    "--memory-events=12",
+    "--durable-appends=40",
+    "--plain",
+]
+
+
+def bench(*args: str | Path, dsn: str | None = None) -> subprocess.CompletedProcess[bytes]:
+    """``aion-store bench ARGS`` in a child process; ``AION_STORE_POSTGRES_DSN`` is ``dsn``
+    (unset when None)."""
+    env = {name: value for name, value in os.environ.items() if name != DSN_VARIABLE}
+    if dsn is not None:
+        env[DSN_VARIABLE] = dsn
+    return subprocess.run(
+        [sys.executable, "-m", "aion_store.cli", "bench", *map(str, args)],
+        capture_output=True,
+        env=env,
+        timeout=300,
+        check=False,
+    )
+
+
+def refused(result: subprocess.CompletedProcess[bytes]) -> str:
+    """The one line on stderr of a run refused before it measured anything (exit 2)."""
+    stderr = result.stderr.decode("utf-8")
+    assert result.returncode == 2, (result.returncode, stderr)
+    assert stderr.count("\n") == 1 and "Traceback" not in stderr, stderr
+    assert result.stdout == b"" and not stderr.startswith("[")
+    return stderr.rstrip("\n")
+
+
+def test_bench_without_a_server_leaves_the_postgres_family_out(tmp_path: Path) -> None:
+    results = tmp_path / "results.json"
+    result = bench(*CLI_TINY, "--workloads=durable_append", "--json", results)
+    assert result.returncode == 0, result.stderr
+    stores = json.loads(results.read_text())["workloads"]["durable_append"]["stores"]
+    assert set(stores) == {"sqlite", "sqlite_floor", "eventsourcing_sqlite"} & set(AVAILABLE)
+    assert b"\npostgres: " not in result.stdout
+    # asked for by name: refused, saying how to give a server
+    line = refused(bench(*CLI_TINY, "--stores", "sqlite,postgres"))
+    assert line == (
+        "--stores: postgres is not available here: no PostgreSQL server given: give a "
+        f"PostgreSQL server with --postgres-dsn DSN or {DSN_VARIABLE}=DSN"
+    )
+    line = refused(bench(*CLI_TINY, "--postgres-dsn", " "))
+    assert line.startswith("--postgres-dsn: empty; give a PostgreSQL server")
+
+
+def test_bench_refuses_a_server_that_does_not_answer() -> None:
+    nowhere = "postgresql://nobody@/db?host=/nonexistent/socket"
+    line = refused(bench(*CLI_TINY, "--postgres-dsn", nowhere))
+    assert line.startswith("--postgres-dsn: cannot connect to the PostgreSQL server: ")
+    assert nowhere not in line  # a DSN may hold a password
+    line = refused(bench(*CLI_TINY, "--stores=postgres_floor", dsn=nowhere))
+    assert line.startswith(f"{DSN_VARIABLE}: cannot connect to the PostgreSQL server: ")
+    # not needed (no postgres store chosen): not checked
+    result = bench(*CLI_TINY, "--stores=naive", "--workloads=list_active", dsn=nowhere)
+    assert result.returncode == 0, result.stderr
+
+
+def test_bench_runs_the_postgres_family(postgres_dsn: str, tmp_path: Path) -> None:
+    durable_postgres.use_dsn(postgres_dsn)  # for _bench_schemas
+    try:
+        results = tmp_path / "results.json"
+        workloads = "--workloads=durable_append,suffix_read_60,list_active,disk_per_event"
+        result = bench(*CLI_TINY, workloads, "--postgres-dsn", postgres_dsn, "--json", results)
+        assert result.returncode == 0, result.stderr
+        document = json.loads(results.read_text())
+        postgres = set(POSTGRES) & set(available_stores())
+        for workload_id, entry in document["workloads"].items():
+            expected = postgres if workload_id != "list_active" else {"postgres"}
+            assert expected <= set(entry["stores"]), workload_id
+        server = document["machine"]["postgres"]
+        assert server["version"] and server["synchronous_commit"] == "on"
+        assert postgres_dsn not in results.read_text()  # never the DSN
+        table = result.stdout.decode("utf-8")
+        heading = "\npostgres: PostgreSQL server of --postgres-dsn"
+        assert heading in table and "'store \N{MULTIPLICATION SIGN}' = postgres_floor" in table
+        assert "postgres \N{MULTIPLICATION SIGN}" in table
+        assert f"PostgreSQL {server['version']}" in table
+        assert _bench_schemas() == []  # every store's schema dropped
+        # the environment variable does the same (only the postgres family here)
+        stores = "--stores=postgres,postgres_floor"
+        result = bench(*CLI_TINY, "--workloads=durable_append", stores, dsn=postgres_dsn)
+        assert result.returncode == 0, result.stderr
+        assert b"\npostgres: " not in result.stdout and result.stdout.startswith(b"postgres: ")
+    finally:
+        durable_postgres.use_dsn(None)
 
 
 # -- the report: a table per family -------------------------------------------------------
@@ -688,6 +963,46 @@ def test_a_family_without_its_reference_has_no_ratios() -> None:
     assert table.family == "sqlite" and table.compared == []
     assert table.headers == ["workload", "sqlite", "eventsourcing_sqlite"]
     assert table.heading == f"sqlite: {FAMILIES['sqlite'].title}"
+
+
+def test_the_postgres_family_has_its_own_table() -> None:
+    results = _results(
+        {
+            "durable_append": (
+                "s",
+                {
+                    "sqlite": 2e-4,
+                    "sqlite_floor": 1e-4,
+                    "postgres": 5e-4,
+                    "postgres_floor": 2.5e-4,
+                    "eventsourcing_postgres": 4e-4,
+                },
+            ),
+            "list_active": ("s", {"naive": 1e-3, "postgres": 5e-4}),
+        }
+    )
+    results["machine"] = {"postgres": {"version": "15.18", "synchronous_commit": "on"}}
+    sqlite, postgres = family_tables(results)[1:]
+    assert sqlite.family == "sqlite" and sqlite.stores == ["sqlite", "sqlite_floor"]
+    assert (postgres.family, postgres.reference) == ("postgres", "postgres_floor")
+    assert postgres.headers == [
+        "workload",
+        "postgres",
+        "postgres_floor",
+        "eventsourcing_postgres",
+        f"postgres {X}",
+        f"eventsourcing_postgres {X}",
+    ]
+    assert postgres.rows == [
+        ["durable_append", "500 µs", "250 µs", "400 µs", f"0.5{X}", f"0.62{X}"],
+        ["list_active", "500 µs", "-", "-", "-", "-"],
+    ]
+    assert postgres.heading == (
+        f"postgres: {FAMILIES['postgres'].title}; 'store {X}' = postgres_floor / store"
+    )
+    text = plain_table(results)
+    assert "\npostgres: PostgreSQL server of --postgres-dsn" in text
+    assert ", PostgreSQL 15.18\n" in text  # the caption names the server's version
 
 
 def test_results_of_an_earlier_version_still_report() -> None:

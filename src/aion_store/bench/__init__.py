@@ -2,15 +2,20 @@
 naive baseline (``NaiveInMemoryStore``).
 
 The workloads are defined once here and shared by the pytest-benchmark files in
-``benchmarks/`` and by ``aion-store bench``. Stores come in families, each measured
-against its own reference: ``memory`` (against ``naive``) and ``sqlite`` (against
-``sqlite_floor``, the bare SQLite floor: :mod:`aion_store.bench.durable`). Stdlib and
-``aion_store`` only; ``eventsourcing`` is an optional peer (see :func:`available_stores`).
+``benchmarks/`` and by ``aion-store bench``. Stores come in families
+(:mod:`aion_store.bench.stores`), each measured against its own reference: ``memory``
+(against ``naive``), ``sqlite`` (against ``sqlite_floor``, the bare SQLite floor:
+:mod:`aion_store.bench.durable`) and ``postgres`` (against ``postgres_floor``, the bare
+asyncpg floor, on the server of ``AION_STORE_POSTGRES_DSN`` or ``aion-store bench
+--postgres-dsn``: :mod:`aion_store.bench.durable_postgres`). Stdlib and ``aion_store``
+only; ``eventsourcing`` is an optional peer and the postgres family needs ``asyncpg``
+and a server (see :func:`available_stores`, :func:`unavailable_reason`).
 """
 
 from __future__ import annotations
 
 from aion_store.bench.naive import NaiveInMemoryStore
+from aion_store.bench.stores import unavailable_reason
 from aion_store.bench.workloads import (
     BYTES_PER_EVENT,
     FAMILIES,
@@ -55,5 +60,6 @@ __all__ = [
     "measure",
     "open_store",
     "timed",
+    "unavailable_reason",
     "workloads_at",
 ]

@@ -45,11 +45,9 @@ from aion_store.bench import data
 from aion_store.error import SequenceConflict
 from aion_store.events import Event, EventEnvelope, SignalReceived
 from aion_store.ids import WorkflowId
-from aion_store.memory import DEFAULT_DECODED_CACHE_EVENTS
 from aion_store.payload import Payload
 from aion_store.sqlite import SqliteStore
 from aion_store.store import WriteToken
-from aion_store.wire import _msgpack
 
 __all__ = [
     "DURABLE_STORES",
@@ -71,7 +69,7 @@ __all__ = [
 DURABLE_STORES: tuple[str, ...] = ("sqlite", "sqlite_floor", "eventsourcing_sqlite")
 
 #: The codec ``SqliteStore`` stores events with: the compiled core's when it is active.
-_codec: Any = _select.core if _select.core is not None else _msgpack
+_codec: Any = _select.codec
 
 _FILE = "bench.db"
 
@@ -113,12 +111,13 @@ class BenchSqliteStore(SqliteStore):
             _remove(getattr(self, "directory", None))
 
 
-async def open_sqlite(cache_events: int | None = None) -> BenchSqliteStore:
-    """A fresh ``SqliteStore`` (``durability="full"``) on a new temp file."""
+async def open_sqlite(cache_bytes: int | None = None) -> BenchSqliteStore:
+    """A fresh ``SqliteStore`` (``durability="full"``) on a new temp file; ``cache_bytes``
+    bounds its decoded-event cache (0: off; None: the default)."""
     directory, path = temp_database()
-    cache = DEFAULT_DECODED_CACHE_EVENTS if cache_events is None else cache_events
+    cache: dict[str, Any] = {} if cache_bytes is None else {"decoded_cache_bytes": cache_bytes}
     try:
-        store = await BenchSqliteStore.open(path, durability="full", decoded_cache_events=cache)
+        store = await BenchSqliteStore.open(path, durability="full", **cache)
     except BaseException:
         _remove(directory)
         raise
@@ -367,11 +366,11 @@ async def open_peer() -> Any:
 # -- helpers ----------------------------------------------------------------------------------
 
 
-async def open_durable(store_id: str, *, cache_events: int | None = None) -> Any:
-    """A fresh durable store of ``store_id`` on a new temp file; ``cache_events`` sizes
+async def open_durable(store_id: str, *, cache_bytes: int | None = None) -> Any:
+    """A fresh durable store of ``store_id`` on a new temp file; ``cache_bytes`` bounds
     ``SqliteStore``'s decoded-event cache (0: off; None: the default)."""
     if store_id == "sqlite":
-        return await open_sqlite(cache_events)
+        return await open_sqlite(cache_bytes)
     if store_id == "sqlite_floor":
         return await open_floor()
     if store_id == "eventsourcing_sqlite":
@@ -381,14 +380,15 @@ async def open_durable(store_id: str, *, cache_events: int | None = None) -> Any
 
 async def close_store(store: Any) -> None:
     """Close ``store`` if it has ``close()`` (the durable ones, which also remove their
-    file); the in-memory stores have nothing to close."""
+    file or drop their schema); the in-memory stores have nothing to close."""
     close = getattr(store, "close", None)
     if close is not None:
         await close()
 
 
 def is_durable(store: Any) -> bool:
-    """Whether ``store`` is one of this module's (on a file, with ``release()``)."""
+    """Whether ``store`` is a durable one (this module's, on a file, or
+    :mod:`aion_store.bench.durable_postgres`'s, in a schema; all with ``release()``)."""
     return getattr(store, "durable", False) is True
 
 
@@ -428,13 +428,21 @@ async def prime_wal(store: Any) -> None:
     overwrites, and a store that writes more pages per commit reaches the working size
     sooner: without the ballast a comparison of fresh stores measures that. A long-running
     engine's WAL is at its working size. Every store of the family gets the same ballast;
-    the in-memory stores get none (a no-op)."""
+    the in-memory stores get none (a no-op). The postgres family gets it too (the
+    server recycles its WAL segments anyway): for it the ballast warms the statements
+    up, and a store with a pool of connections (``pool``: how many) then reads that many
+    times at once, so that its pool holds them all, as a long-running engine's does,
+    and no timed call waits for a new connection."""
     if not is_durable(store):
         return
     events = _ballast()
     owner = events[0].envelope.workflow_id
     for start in range(0, len(events), 8):
         await store.append(_TOKEN, owner, list(events[start : start + 8]), start)
+    pool = getattr(store, "pool", 0)
+    if isinstance(pool, int) and pool > 1:
+        past = len(events) + 1
+        await asyncio.gather(*(store.read_history_from(owner, past) for _ in range(pool)))
 
 
 def discard(store: Any) -> None:
@@ -456,6 +464,11 @@ def _vacuum_and_measure(path: str) -> int:
 
 async def disk_bytes(store: Any) -> int:
     """Bytes of ``store``'s file after closing it (keeping the file) and ``VACUUM``:
-    the main file plus any WAL left (none after a clean close)."""
+    the main file plus any WAL left (none after a clean close). A store with a
+    ``disk_bytes()`` of its own (the postgres family: its schema's tables after ``VACUUM
+    FULL``) measures itself."""
+    own = getattr(store, "disk_bytes", None)
+    if own is not None:
+        return int(await own())
     await store.release()
     return await asyncio.to_thread(_vacuum_and_measure, store.path)

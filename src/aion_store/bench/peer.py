@@ -30,7 +30,7 @@ from aion_store.error import SequenceConflict
 from aion_store.events import Event
 from aion_store.ids import WorkflowId
 from aion_store.store import WriteToken
-from aion_store.wire import _msgpack
+from aion_store.wire import _msgpack_py as _msgpack
 
 __all__ = ["EventSourcingStore"]
 

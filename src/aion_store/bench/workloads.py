@@ -5,20 +5,11 @@ timed ``run`` (one sample: ``ops_per_sample(sizes)`` store operations). :func:`m
 runs one workload on one store and returns one number per sample: seconds per operation,
 or bytes per stored event for ``memory_per_event``.
 
-Stores (``STORES``) come in families (``FAMILIES``), and each family's ratios are taken
-against its reference store (``REFERENCES``: every store id names its reference). The
-family ``memory``: ``compiled`` and ``pure`` are ``InMemoryStore`` on its two engines;
-``naive`` (the reference) is :class:`~aion_store.bench.naive.NaiveInMemoryStore`, the
-straightforward port of the original store's algorithms that this package replaces;
-``eventsourcing`` is an adapter over the ``eventsourcing`` library's in-memory recorder,
-for the workloads it can express (appends and reads). The family ``sqlite``, each store
-on a fresh temp file on the same disk (:mod:`aion_store.bench.durable`): ``sqlite`` is
-``SqliteStore`` with ``durability="full"``; ``sqlite_floor`` (the reference) the bare
-floor, the same bytes written with plain ``sqlite3`` through the same hop to a thread;
-``eventsourcing_sqlite`` the ``eventsourcing`` library's SQLite recorder. Stores are
-made with ``await open_store(id)`` and closed with ``await close_store(store)`` (the
-durable ones have threads and files); :func:`available_stores` lists the ones that can
-be made here.
+Stores come in families, each measured against its own reference store: ``memory``
+(against ``naive``), ``sqlite`` (against the bare SQLite floor) and ``postgres``
+(against the bare asyncpg floor). The registry -- ``FAMILIES``, ``STORES``,
+``REFERENCES``, :func:`open_store`, :func:`available_stores` -- is
+:mod:`aion_store.bench.stores`'s; these names are re-exported here.
 
 Ids: ``WORKLOADS`` is keyed by the ids at the default sizes. An id that names a size
 (``full_read_100k_cold``, ``suffix_read_1k``) names the size measured, so at other sizes
@@ -45,14 +36,13 @@ after the other, in order, and ends up as if filled in one loop), and ends with
 that would take an fsync per event by the thousand (``append_many``,
 ``append_batch10``, ``mixed_engine``) or mean nothing on disk (``memory_per_event``)
 are in-memory only; ``durable_append``, ``durable_append_100_tasks`` and
-``disk_per_event`` are the sqlite family's own.
+``disk_per_event`` are the durable families' own (sqlite and postgres).
 """
 
 from __future__ import annotations
 
 import asyncio
 import gc
-import importlib
 import inspect
 import math
 import os
@@ -64,21 +54,25 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from aion_store import _select
 from aion_store.bench import data
-from aion_store.bench.durable import (
-    DURABLE_STORES,
-    close_store,
-    discard,
-    disk_bytes,
-    open_durable,
-    prime_wal,
+from aion_store.bench.durable import close_store, discard, disk_bytes, prime_wal
+from aion_store.bench.stores import (
+    ALL_STORES,
+    COMPLETE,
+    DURABLE,
+    FAMILIES,
+    MEMORY,
+    REFERENCES,
+    STORES,
+    Family,
+    available_stores,
+    family_of,
+    make_store,
+    open_store,
 )
-from aion_store.bench.naive import NaiveInMemoryStore
 from aion_store.error import SequenceConflict
 from aion_store.events import Event, TimerStarted
 from aion_store.ids import TimerId, WorkflowId
-from aion_store.memory import DEFAULT_DECODED_CACHE_EVENTS, InMemoryStore
 from aion_store.status import WorkflowFilter, WorkflowStatus
 from aion_store.store import WriteToken
 
@@ -106,51 +100,6 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class Family:
-    """Stores measured side by side against one reference store (one table, one panel).
-
-    A family of durable stores needs its stores on the same disk or server; adding one
-    (``postgres``: ``postgres``, ``postgres_floor``, ``eventsourcing_postgres``) takes a
-    ``Family`` here, its stores in :func:`open_store` and :func:`available_stores`."""
-
-    name: str
-    #: Its store ids, in report order; ``reference`` is one of them.
-    stores: tuple[str, ...]
-    #: The store every ratio of the family is taken against (reference / store).
-    reference: str
-    #: What the family's table is titled.
-    title: str
-    #: Its stores write to disk: a sampler flushes the preparation's writes (``os.sync``)
-    #: before timing, so the timed commits do not pay for them.
-    durable: bool = False
-
-
-#: The families, in report order.
-FAMILIES: dict[str, Family] = {
-    family.name: family
-    for family in (
-        Family(
-            "memory",
-            ("compiled", "pure", "naive", "eventsourcing"),
-            "naive",
-            "in memory",
-        ),
-        Family(
-            "sqlite",
-            DURABLE_STORES,
-            "sqlite_floor",
-            "SQLite file on this disk, durability full (WAL, synchronous=FULL)",
-            durable=True,
-        ),
-    )
-}
-#: Every store id, in report order.
-STORES: tuple[str, ...] = tuple(store for family in FAMILIES.values() for store in family.stores)
-#: The reference store of every store id (the reference's own is itself).
-REFERENCES: dict[str, str] = {
-    store: family.reference for family in FAMILIES.values() for store in family.stores
-}
 #: The unit of a timed workload: seconds per operation.
 SECONDS = "s"
 #: The unit of ``memory_per_event`` and ``disk_per_event``.
@@ -163,13 +112,7 @@ TOKEN = WriteToken.recorder()
 #: Makes a fresh store: ``await factory()``.
 StoreFactory = Callable[[], Awaitable[Any]]
 
-_MEMORY = frozenset(FAMILIES["memory"].stores)
 _CORE_STORES = frozenset({"compiled", "pure", "naive"})
-_SQLITE = frozenset(FAMILIES["sqlite"].stores)
-#: Appends and reads: every store of both families.
-_ALL_STORES = _MEMORY | _SQLITE
-#: The contract's queries (timers, listing): the complete stores.
-_COMPLETE = _CORE_STORES | {"sqlite"}
 #: Durable appends per sample go round-robin over this many workflows ...
 DURABLE_WORKFLOWS = 4
 #: ... or come from this many concurrent tasks.
@@ -177,68 +120,6 @@ DURABLE_TASKS = 100
 #: Untimed preparation fills this many workflows (or schedules this many timers) at once:
 #: a durable store's group commit then shares one fsync among them.
 _CONCURRENCY = 1_000
-
-
-# -- stores -------------------------------------------------------------------------------
-
-
-def family_of(store_id: str) -> Family | None:
-    """The family of ``store_id`` (None for an id this version does not know)."""
-    for family in FAMILIES.values():
-        if store_id in family.stores:
-            return family
-    return None
-
-
-def available_stores() -> tuple[str, ...]:
-    """The store ids that can be made here (the compiled core built, eventsourcing
-    installed; the sqlite family needs only the standard library)."""
-    found = []
-    for store_id in STORES:
-        if store_id == "compiled":
-            try:
-                _select.load_core()
-            except ImportError:
-                continue
-        elif store_id in ("eventsourcing", "eventsourcing_sqlite"):
-            try:
-                importlib.import_module("aion_store.bench.peer")
-                if store_id == "eventsourcing_sqlite":
-                    importlib.import_module("eventsourcing.sqlite")
-            except ImportError:
-                continue
-        found.append(store_id)
-    return tuple(found)
-
-
-async def open_store(store_id: str, *, cache_events: int | None = None) -> Any:
-    """A fresh, empty store of any family; ``await close_store(store)`` when done.
-    ``cache_events`` sizes the decoded-event cache of the compiled core and of
-    ``SqliteStore`` (0: off, every read decodes; None: the default); the other stores
-    ignore it. The durable stores get a new temp file each, removed when closed."""
-    if store_id in _SQLITE:
-        return await open_durable(store_id, cache_events=cache_events)
-    return make_store(store_id, cache_events=cache_events)
-
-
-def make_store(store_id: str, *, cache_events: int | None = None) -> Any:
-    """A fresh, empty in-memory store (the family ``memory``: nothing to close). The
-    durable stores are opened with ``await open_store(id)``. ``cache_events`` sizes the
-    compiled core's decoded-event cache (0: off; None: the default)."""
-    if store_id in _SQLITE:
-        raise ValueError(f"store {store_id!r} is durable: open it with await open_store()")
-    if store_id == "compiled":
-        cache = DEFAULT_DECODED_CACHE_EVENTS if cache_events is None else cache_events
-        return InMemoryStore(engine="compiled", decoded_cache_events=cache)
-    if store_id == "pure":
-        return InMemoryStore(engine="pure")
-    if store_id == "naive":
-        return NaiveInMemoryStore()
-    if store_id == "eventsourcing":
-        from aion_store.bench.peer import EventSourcingStore
-
-        return EventSourcingStore()
-    raise ValueError(f"unknown store {store_id!r}; expected one of {', '.join(STORES)}")
 
 
 # -- sizes --------------------------------------------------------------------------------
@@ -334,7 +215,8 @@ class Workload:
     returns the state ``run(state)`` works on. ``run`` performs ``ops_per_sample(sizes)``
     operations; for the memory workload it returns the measured bytes per event.
     ``mutates``: ``run`` changes the store, so every sample needs a fresh ``prepare``.
-    ``cache_events``: the compiled store's decoded cache for this workload (0 = cold).
+    ``cache_bytes``: the decoded-event cache of the compiled store, ``SqliteStore`` and
+    ``PostgresStore`` for this workload (0 = cold; None = their default).
     """
 
     id: str
@@ -345,7 +227,7 @@ class Workload:
     prepare: Callable[[StoreFactory, Sizes], Awaitable[Any]] = field(repr=False)
     run: Callable[[Any], Awaitable[float | None]] = field(repr=False)
     mutates: bool = False
-    cache_events: int | None = None
+    cache_bytes: int | None = None
     #: Recommended number of samples.
     samples: int = 7
     #: Events appended or read by one operation, where that is fixed (for per-event numbers).
@@ -377,10 +259,10 @@ class Workload:
         ``await factory()``; the caller closes them (:func:`close_store`)."""
         if store_id not in self.stores:
             raise ValueError(f"workload {self.id} cannot run on store {store_id!r}")
-        cache = self.cache_events
+        cache = self.cache_bytes
 
         async def factory() -> Any:
-            return await open_store(store_id, cache_events=cache)
+            return await open_store(store_id, cache_bytes=cache)
 
         return factory
 
@@ -1076,9 +958,11 @@ async def _prepare_durable_append(factory: StoreFactory, sizes: Sizes) -> _Appen
     commit (``durability="full"``: an fsync of the WAL) that nothing can share. Compare
     with the floor: the bare ``BEGIN IMMEDIATE``/``INSERT``/``COMMIT`` of the same bytes
     through the same hop to a thread; ``SqliteStore`` also checks the head, projects the
-    status and runs, and writes them in the same transaction. Every store starts with its
-    WAL at its working size (:func:`~aion_store.bench.durable.prime_wal`, untimed), as in
-    a long-running engine, as do ``tail_append_*`` on the durable stores.
+    status and runs, and writes them in the same transaction. On PostgreSQL the floor is
+    one autocommitted ``INSERT`` from the event loop (one round trip, one commit);
+    ``PostgresStore`` sends one call of its ``append`` function. Every store starts with
+    its WAL at its working size (:func:`~aion_store.bench.durable.prime_wal`, untimed),
+    as in a long-running engine, as do ``tail_append_*`` on the durable stores.
     """
     per_workflow = math.ceil(sizes.durable_appends / DURABLE_WORKFLOWS)
     histories = data.histories(0, DURABLE_WORKFLOWS, per_workflow, "none")
@@ -1102,9 +986,11 @@ async def _prepare_durable_tasks(factory: StoreFactory, sizes: Sizes) -> _Concur
 
     Many workflows progressing at once, as in a busy engine: ``SqliteStore``'s writer
     commits the appends waiting together in one transaction (group commit: one fsync for
-    all of them). One op = one append; compare events/s with ``durable_append``. The
-    floor has no group commit (a transaction per call); eventsourcing's recorder blocks
-    the loop, so its tasks run one after the other.
+    all of them), and ``PostgresStore`` sends them in one call of its ``append``
+    function. One op = one append; compare events/s with ``durable_append``. The floors
+    have no group commit (a transaction per call: the PostgreSQL floor runs up to 10 at
+    once, on its connections); eventsourcing's recorders block the loop, so their tasks
+    run one after the other.
     """
     per_task = math.ceil(sizes.durable_appends / DURABLE_TASKS)
     histories = data.histories(0, DURABLE_TASKS, per_task, "none")
@@ -1146,7 +1032,9 @@ async def _prepare_disk(factory: StoreFactory, sizes: Sizes) -> _Disk:
     ``VACUUM`` with a plain connection, then the file's size divided by the number of
     events. It includes the fixed size of an empty database (its schema's pages), which
     the notes give as ``empty_file_bytes``; compare with the compiled store's
-    ``memory_per_event``.
+    ``memory_per_event``. On PostgreSQL the same with the store's schema for the file:
+    close its connections, ``VACUUM FULL`` every table of the schema, then the bytes of
+    their heaps, indexes and TOAST (``pg_total_relation_size``).
     """
     histories = data.histories(0, sizes.memory_workflows, sizes.memory_events, "all")
     store = await factory()
@@ -1243,7 +1131,7 @@ WORKLOADS: dict[str, Workload] = {
             _prepare_append_many,
             _run_appends,
             _ops_round_robin(1),
-            _MEMORY,
+            MEMORY,
             mutates=True,
             samples=5,
             events=_constant(1),
@@ -1254,7 +1142,7 @@ WORKLOADS: dict[str, Workload] = {
             _prepare_append_batch10,
             _run_appends,
             _ops_round_robin(10),
-            _MEMORY,
+            MEMORY,
             mutates=True,
             samples=5,
             events=_constant(10),
@@ -1265,7 +1153,7 @@ WORKLOADS: dict[str, Workload] = {
             _prepare_tail_short,
             _run_appends,
             _tail_ops,
-            _ALL_STORES,
+            ALL_STORES,
             mutates=True,
             samples=25,
             events=_constant(1),
@@ -1276,7 +1164,7 @@ WORKLOADS: dict[str, Workload] = {
             _prepare_tail_long,
             _run_appends,
             _tail_ops,
-            _ALL_STORES,
+            ALL_STORES,
             mutates=True,
             samples=25,
             events=_constant(1),
@@ -1287,8 +1175,8 @@ WORKLOADS: dict[str, Workload] = {
             _prepare_full_1k,
             _run_full_read,
             _constant(1),
-            _ALL_STORES,
-            cache_events=0,
+            ALL_STORES,
+            cache_bytes=0,
             events=_small,
             sized_by="small_history",
         ),
@@ -1298,8 +1186,8 @@ WORKLOADS: dict[str, Workload] = {
             _prepare_full_100k,
             _run_full_read,
             _constant(1),
-            _ALL_STORES,
-            cache_events=0,
+            ALL_STORES,
+            cache_bytes=0,
             samples=5,
             events=_big,
             sized_by="big_history",
@@ -1310,7 +1198,7 @@ WORKLOADS: dict[str, Workload] = {
             _prepare_full_warm,
             _run_full_read,
             _constant(1),
-            _ALL_STORES,
+            ALL_STORES,
             events=_small,
         ),
         _workload(
@@ -1319,7 +1207,7 @@ WORKLOADS: dict[str, Workload] = {
             _prepare_suffix_1k,
             _run_suffix_read,
             _constant(10),
-            _ALL_STORES,
+            ALL_STORES,
             events=_suffix,
             sized_by="small_history",
         ),
@@ -1329,7 +1217,7 @@ WORKLOADS: dict[str, Workload] = {
             _prepare_suffix_100k,
             _run_suffix_read,
             _constant(10),
-            _ALL_STORES,
+            ALL_STORES,
             events=_suffix,
             sized_by="big_history",
         ),
@@ -1339,7 +1227,7 @@ WORKLOADS: dict[str, Workload] = {
             _prepare_rejected,
             _run_rejected,
             _constant(10),
-            _ALL_STORES,
+            ALL_STORES,
             events=_constant(1),
         ),
         _workload(
@@ -1348,7 +1236,7 @@ WORKLOADS: dict[str, Workload] = {
             _prepare_timers,
             _run_timers,
             _constant(10),
-            _COMPLETE,
+            COMPLETE,
         ),
         _workload(
             "list_active",
@@ -1356,7 +1244,7 @@ WORKLOADS: dict[str, Workload] = {
             _prepare_list_active,
             _run_list_active,
             _constant(1),
-            _COMPLETE,
+            COMPLETE,
         ),
         _workload(
             "query_running",
@@ -1364,7 +1252,7 @@ WORKLOADS: dict[str, Workload] = {
             _prepare_query,
             _run_query,
             _constant(1),
-            _COMPLETE,
+            COMPLETE,
         ),
         _workload(
             "mixed_engine",
@@ -1383,7 +1271,7 @@ WORKLOADS: dict[str, Workload] = {
             _memory_ops,
             unit=BYTES_PER_EVENT,
             mutates=True,
-            cache_events=0,
+            cache_bytes=0,
             samples=1,
         ),
         _workload(
@@ -1392,7 +1280,7 @@ WORKLOADS: dict[str, Workload] = {
             _prepare_durable_append,
             _run_appends,
             _durable_ops,
-            _SQLITE,
+            DURABLE,
             mutates=True,
             events=_constant(1),
         ),
@@ -1402,7 +1290,7 @@ WORKLOADS: dict[str, Workload] = {
             _prepare_durable_tasks,
             _run_durable_tasks,
             _durable_ops,
-            _SQLITE,
+            DURABLE,
             mutates=True,
             events=_constant(1),
         ),
@@ -1412,7 +1300,7 @@ WORKLOADS: dict[str, Workload] = {
             _prepare_disk,
             _run_disk,
             _memory_ops,
-            _SQLITE,
+            DURABLE,
             unit=BYTES_PER_EVENT,
             mutates=True,
             samples=1,

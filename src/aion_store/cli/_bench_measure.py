@@ -1,11 +1,12 @@
 """``aion-store bench``'s measuring: every (workload, store) pair, the pure path in a
 child process, and where the numbers come from (:func:`machine_info`).
 
-``compiled``, ``naive``, ``eventsourcing`` and the ``sqlite`` family are measured in this
-process; ``pure`` in a child process started with ``AION_STORE_PURE=1`` (``aion-store
-bench --worker``), so the pure-Python numbers come from a process where nothing compiled
-is in use. Every store a measurement makes is closed when it ends (the durable ones
-remove their temp files), also when it fails or is interrupted.
+``compiled``, ``naive``, ``eventsourcing`` and the ``sqlite`` and ``postgres`` families
+are measured in this process; ``pure`` in a child process started with
+``AION_STORE_PURE=1`` (``aion-store bench --worker``), so the pure-Python numbers come
+from a process where nothing compiled is in use. Every store a measurement makes is
+closed when it ends (the durable ones remove their temp files or drop their schemas),
+also when it fails or is interrupted.
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ class Runner:
     """Measures every (workload, store) pair, workload by workload, reporting progress.
 
     ``workloads``: ``(id, workload)`` pairs, the id being the workload's at ``sizes``
-    (what the table and the JSON call it)."""
+    (what the table and the JSON call it); ``postgres``: what the results record of the
+    postgres family's server (its version and commit settings), when it runs."""
 
     def __init__(
         self,
@@ -43,6 +45,8 @@ class Runner:
         sizes: Any,
         samples: int | None,
         console: Console,
+        *,
+        postgres: dict[str, Any] | None = None,
     ) -> None:
         self.sizes = sizes
         self.console = console
@@ -53,7 +57,10 @@ class Runner:
                     self.tasks.append((name, workload, store, samples or workload.samples))
         self.results: dict[str, Any] = {
             "version": _version(),
-            "machine": {**machine_info(stores), "sizes": dataclasses.asdict(sizes)},
+            "machine": {
+                **machine_info(stores, postgres=postgres),
+                "sizes": dataclasses.asdict(sizes),
+            },
             "workloads": {},
         }
         self.worker: _Worker | None = None
@@ -282,8 +289,11 @@ def _version() -> str:
     return __version__
 
 
-def machine_info(stores: Sequence[str] = ()) -> dict[str, Any]:
-    """Where the numbers were measured."""
+def machine_info(
+    stores: Sequence[str] = (), *, postgres: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Where the numbers were measured (``postgres``: the postgres family's server, as
+    :func:`aion_store.bench.durable_postgres.server_info` describes it)."""
     from aion_store.bench import available_stores
 
     info: dict[str, Any] = {
@@ -297,7 +307,7 @@ def machine_info(stores: Sequence[str] = ()) -> dict[str, Any]:
         "stores": list(stores),
         "date": datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
     }
-    if {"eventsourcing", "eventsourcing_sqlite"} & set(stores):
+    if {"eventsourcing", "eventsourcing_sqlite", "eventsourcing_postgres"} & set(stores):
         from importlib.metadata import version
 
         info["eventsourcing"] = version("eventsourcing")
@@ -306,6 +316,9 @@ def machine_info(stores: Sequence[str] = ()) -> dict[str, Any]:
 
         # The sqlite family's files: fresh ones in this directory (TMPDIR), on one disk.
         info["sqlite"] = {"version": sqlite3.sqlite_version, "directory": tempfile.gettempdir()}
+    if postgres is not None:
+        # The server's version and commit settings; never the DSN (it may hold a password).
+        info["postgres"] = dict(postgres)
     return info
 
 

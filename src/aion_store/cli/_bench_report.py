@@ -269,13 +269,17 @@ def _caption(results: dict[str, Any]) -> str:
     sqlite = machine.get("sqlite")
     if type(sqlite) is dict and sqlite.get("version"):
         parts.append(f"SQLite {sqlite['version']}")
+    postgres = machine.get("postgres")
+    if type(postgres) is dict and postgres.get("version"):
+        parts.append(f"PostgreSQL {postgres['version']}")
     return ", ".join(parts)
 
 
 LEGEND = (
     "median time per operation (memory_per_event, disk_per_event: bytes per stored "
     "event); 'store ×' = the family's reference / store (naive for memory, sqlite_floor "
-    "for sqlite): how many times faster (or smaller) than the reference, higher is better"
+    "for sqlite, postgres_floor for postgres): how many times faster (or smaller) than "
+    "the reference, higher is better"
 )
 
 
@@ -350,6 +354,8 @@ _COLOURS = {
     "eventsourcing": "#ff7f0e",
     "sqlite": "#1f77b4",
     "eventsourcing_sqlite": "#ff7f0e",
+    "postgres": "#1f77b4",
+    "eventsourcing_postgres": "#ff7f0e",
 }
 
 
@@ -374,7 +380,7 @@ def plot(results: dict[str, Any], path: str) -> None:
     if not panels:
         raise CliError(
             f"{path}: nothing to plot: the chart needs a family's reference store "
-            "(naive, sqlite_floor) and another store of the family"
+            "(naive, sqlite_floor, postgres_floor) and another store of the family"
         )
     import matplotlib
 

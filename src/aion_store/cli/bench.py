@@ -44,7 +44,12 @@ process with AION_STORE_PURE=1), the naive reference store and, when it is insta
 eventsourcing's POPOAggregateRecorder; sqlite -- SqliteStore (durability full), the
 bare floor sqlite_floor (the reference: the same bytes written with plain sqlite3
 through the same hop to a thread) and eventsourcing's SQLite recorder, each on a fresh
-file in the temp directory (TMPDIR), removed afterwards.
+file in the temp directory (TMPDIR), removed afterwards; postgres -- PostgresStore, the
+bare floor postgres_floor (the reference: the same bytes written with asyncpg from the
+event loop, one autocommitted INSERT per append) and eventsourcing's PostgreSQL
+recorder, each in a fresh schema of the server that --postgres-dsn (or the environment
+variable AION_STORE_POSTGRES_DSN) names, dropped afterwards. Without a DSN the postgres
+family does not run; a server that does not answer is an error before measuring.
 
 Workload ids that name a size name the one measured: full_read_100k_cold at the
 default sizes is full_read_20k_cold under --quick. --quick takes well under a minute,
@@ -55,6 +60,7 @@ is measured. Ctrl-C stops and prints what was measured so far.
 EPILOG = """\
 examples:
   aion-store bench --quick
+  aion-store bench --quick --postgres-dsn postgresql://user@host/db  # + the postgres family
   aion-store bench --json results.json --plot speedup.png
   aion-store bench --quick --json baseline.json      # a baseline, on the known-good version
   aion-store bench --quick --compare baseline.json --fail-over 20%
@@ -104,6 +110,13 @@ def add_parser(subparsers: Any, parent: argparse.ArgumentParser) -> None:
         help="comma-separated stores to run (default: every available one of "
         + "; ".join(f"{name}: {','.join(family.stores)}" for name, family in FAMILIES.items())
         + ")",
+    )
+    parser.add_argument(
+        "--postgres-dsn",
+        metavar="DSN",
+        help="the PostgreSQL server of the postgres family (default: the environment "
+        "variable AION_STORE_POSTGRES_DSN; without either the family does not run); each "
+        "store gets a fresh schema there, dropped afterwards",
     )
     parser.add_argument(
         "--workloads",
@@ -339,6 +352,7 @@ def run(args: argparse.Namespace) -> int:
     if sizes is not None:
         _check_sizes(sizes)
         chosen = _chosen_workloads(args.workloads, sizes)
+        _use_postgres_dsn(args.postgres_dsn)
         stores = _stores(_chosen(args.stores, STORES, "stores"))
     loaded = load_results(args.load) if args.load is not None else None
     if old is not None:
@@ -355,7 +369,9 @@ def run(args: argparse.Namespace) -> int:
     else:
         from aion_store.cli._bench_measure import Runner
 
-        runner = Runner(chosen, stores, sizes, args.samples, console)
+        # The last check: the postgres family's server answers (when it is to run).
+        server = _check_postgres_server(chosen, stores, args.postgres_dsn)
+        runner = Runner(chosen, stores, sizes, args.samples, console, postgres=server)
         results, interrupted = runner.run()
 
     if args.markdown:
@@ -422,21 +438,51 @@ def _check_same_sizes(old_name: str, old: dict[str, Any], sizes: Any, new_name: 
         )
 
 
+def _use_postgres_dsn(dsn: str | None) -> None:
+    """Point the postgres family at ``--postgres-dsn`` (when given: it wins over the
+    environment variable); a DSN given explicitly must be usable."""
+    from aion_store.bench import durable_postgres
+
+    if dsn is None:
+        return
+    if not dsn.strip():
+        raise CliError(f"--postgres-dsn: empty; {durable_postgres.HOW_TO_GIVE}")
+    durable_postgres.use_dsn(dsn)
+    reason = durable_postgres.unavailable_reason("postgres")
+    if reason is not None:
+        raise CliError(f"--postgres-dsn: the postgres family cannot run here: {reason}")
+
+
 def _stores(chosen: list[str] | None) -> list[str]:
-    from aion_store.bench import STORES, available_stores
+    from aion_store.bench import STORES, available_stores, unavailable_reason
 
     available = set(available_stores()) | {"pure"}
     if chosen is None:
         return [store for store in STORES if store in available]
     missing = [store for store in chosen if store not in available]
     if missing:
-        reasons = {
-            "compiled": "the compiled core is not built (pip install -e . with Cython)",
-            "eventsourcing": "eventsourcing is not installed (pip install 'aion-store[peers]')",
-            "eventsourcing_sqlite": "eventsourcing (with its SQLite recorder) is not "
-            "installed (pip install 'aion-store[peers]')",
-        }
         raise CliError(
-            f"--stores: {missing[0]} is not available here: {reasons.get(missing[0], '')}"
+            f"--stores: {missing[0]} is not available here: {unavailable_reason(missing[0])}"
         )
     return chosen
+
+
+def _check_postgres_server(
+    chosen: list[tuple[str, Any]], stores: list[str], given: str | None
+) -> dict[str, Any] | None:
+    """When a postgres store is to run: connect once to its server and return what the
+    results record of it; a server that does not answer is a CliError (one line)."""
+    import asyncio
+
+    from aion_store.bench import durable_postgres
+
+    wanted = set(durable_postgres.POSTGRES_STORES) & set(stores)
+    if not any(wanted & workload.stores for _, workload in chosen):
+        return None
+    dsn = durable_postgres.postgres_dsn()
+    assert dsn is not None  # the stores are available: a DSN was given
+    source = "--postgres-dsn" if given is not None else durable_postgres.ENVIRONMENT
+    try:
+        return asyncio.run(durable_postgres.server_info(dsn))
+    except durable_postgres.ServerUnavailable as error:
+        raise CliError(f"{source}: cannot connect to the PostgreSQL server: {error}") from None
