@@ -516,3 +516,27 @@ async def test_without_group_commit_every_append_has_its_own_statement(
         await asyncio.gather(*(store.append(TOKEN, w, history(w, 2), 0) for w in workflows))
         assert groups == [1] * 20
         assert len(await store.list_workflow_ids()) == 20
+
+
+async def test_a_released_connection_is_reset_without_a_round_trip(postgres_dsn: str) -> None:
+    """The pool's reset sends nothing for a clean connection (asyncpg's default sends four
+    statements per call) and rolls back a transaction a cancelled call left open."""
+    from aion_store.postgres import _reset_connection
+
+    connection = await asyncpg.connect(postgres_dsn)
+    try:
+        queries: list[str] = []
+        connection.add_query_logger(lambda record: queries.append(record.query))
+        await _reset_connection(connection)
+        await asyncio.sleep(0.01)  # the query logger is called soon after, not at once
+        assert queries == []
+        transaction = connection.transaction()
+        await transaction.start()
+        await connection.execute("CREATE TEMP TABLE left_behind (x int)")
+        await _reset_connection(connection)
+        await asyncio.sleep(0.01)
+        assert not connection.is_in_transaction()
+        assert queries[-1] == "ROLLBACK"
+        assert await connection.fetchval("SELECT to_regclass('pg_temp.left_behind')") is None
+    finally:
+        await connection.close()

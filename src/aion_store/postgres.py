@@ -121,6 +121,19 @@ async def _setup_connection(connection: Any) -> None:
     )
 
 
+async def _reset_connection(connection: Any) -> None:
+    """Make a released connection fit for the next call, in no round trip when it is.
+
+    asyncpg's default reset (``pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET
+    ALL``) is a second round trip on every call, and undoes nothing this store does: it
+    takes only transaction-scoped advisory locks, opens no cursor outside a transaction,
+    never LISTENs and never SETs session state. What can be left is a transaction that
+    a cancelled call interrupted: that is rolled back.
+    """
+    if connection.is_in_transaction():
+        await connection.execute("ROLLBACK")
+
+
 class PostgresStore(SqlStore):
     """Workflow histories, projections, timers, visibility and packages in one schema of a
     PostgreSQL database; any number of stores, on any number of hosts, may share it.
@@ -429,6 +442,7 @@ async def _connect(
             max_size=options.high,
             command_timeout=options.timeout,
             init=_setup_connection,
+            reset=_reset_connection,
         )
     except _FAILURES as error:
         failure = BackendError(f"{name}: connect failed: {type(error).__name__}: {error}")
