@@ -53,7 +53,7 @@ test-pure-only: postgres-binaries
 	git ls-files -z --cached --others --exclude-standard | tar --null -T - -cf - | tar -xf - -C $(PURE_ONLY)/src
 	$(PYTHON) -m venv $(PURE_ONLY)/venv
 	$(PURE_ONLY)/venv/bin/python -m pip install --quiet --upgrade pip
-	cd $(PURE_ONLY)/src && CC=false CXX=false LDSHARED=false ../venv/bin/python -m pip install --quiet '.[test,postgres]'
+	cd $(PURE_ONLY)/src && CC=false CXX=false LDSHARED=false ../venv/bin/python -m pip install --quiet '.[test,bench,plot,peers,postgres]'
 	AION_STORE_EXPECT=pure-only $(PURE_ONLY)/venv/bin/python -m pytest -q tests
 
 release-check: $(STAMP)

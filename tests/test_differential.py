@@ -64,6 +64,7 @@ from aion_store.events import (
     WorkflowStarted,
     WorkflowTimedOut,
 )
+from engines import COMPILED_BUILT, requires_compiled
 from strategies import (
     U64_MAX,
     UTC,
@@ -164,6 +165,9 @@ class Outcome(NamedTuple):
 
 
 ENGINES = ("compiled", "pure")
+#: What the machine runs beside the pure engine: the compiled one, or on a pure-only
+#: install a second pure store (the machine still checks both against its own model).
+OTHER_ENGINE = "compiled" if COMPILED_BUILT else "pure"
 AGAINST_MODEL = ("stores", "model")
 
 
@@ -462,9 +466,9 @@ class DifferentialMachine(RuleBasedStateMachine):
         data=st.data(),
     )
     def setup(self, pool: list[WorkflowId], cache: int, data: st.DataObject) -> None:
-        self.compiled = InMemoryStore(engine="compiled", decoded_cache_bytes=cache)
+        self.compiled = InMemoryStore(engine=OTHER_ENGINE, decoded_cache_bytes=cache)
         self.pure = InMemoryStore(engine="pure", decoded_cache_bytes=cache)
-        assert (self.compiled.engine, self.pure.engine) == ("compiled", "pure")
+        assert (self.compiled.engine, self.pure.engine) == (OTHER_ENGINE, "pure")
         self.pool = pool
         for workflow_id in pool:
             self.histories[workflow_id] = []
@@ -908,6 +912,7 @@ def _split(draw: st.DrawFn, history: list[Event]) -> list[list[Event]]:
     return [history[start:end] for start, end in itertools.pairwise(bounds)]
 
 
+@requires_compiled
 @settings(max_examples=150, deadline=None)
 @given(
     history=histories(max_size=30),
@@ -1018,6 +1023,7 @@ def _outcomes(method: str, *args: Any, **options: Any) -> tuple[Outcome, Outcome
     return found[0], found[1]
 
 
+@requires_compiled
 @pytest.mark.parametrize("method", ["read_history_from", "read_history_raw"])
 @pytest.mark.parametrize("cursor", [-1, True, BIG, "1"])
 @pytest.mark.parametrize("workflow_id", ["not-a-workflow-id", None])
@@ -1029,6 +1035,7 @@ def test_reads_check_arguments_in_the_same_order(
     _same_outcome(compiled, pure, f"{method}({workflow_id!r}, {cursor!r})")
 
 
+@requires_compiled
 @pytest.mark.parametrize("expected_seq", [_Seq(1), _Position.ONE], ids=["int-subclass", "IntEnum"])
 def test_sequence_conflict_is_the_same_for_an_int_subclass(expected_seq: int) -> None:
     """A valid u64 that is an ``int`` subclass: the same SequenceConflict from both."""
@@ -1037,6 +1044,7 @@ def test_sequence_conflict_is_the_same_for_an_int_subclass(expected_seq: int) ->
     _same_outcome(compiled, pure, f"append(expected_seq={expected_seq!r})")
 
 
+@requires_compiled
 @pytest.mark.parametrize("cache", [0, 1, 2**63 - 1, 2**63, U64_MAX, BIG, -1, True, "1", 1.0])
 def test_both_engines_take_the_same_cache_sizes(cache: Any) -> None:
     """``decoded_cache_bytes`` is a u64 on both paths (the pure one ignores its value)."""
@@ -1044,6 +1052,7 @@ def test_both_engines_take_the_same_cache_sizes(cache: Any) -> None:
     _same_outcome(compiled, pure, f"InMemoryStore(decoded_cache_bytes={cache!r})")
 
 
+@requires_compiled
 def test_a_fold_1_timestamp_reads_back_the_same() -> None:
     """``fold=1`` on a UTC time: the pure engine once returned it as given, the compiled one
     (like both wire forms) without it, so the two reads differed in ``repr``."""
