@@ -44,6 +44,7 @@ from aion_store import (
     WorkflowStatus,
     WriteToken,
 )
+from aion_store._cache import DECODED_BYTES_PER_EVENT
 from aion_store.bench import (
     BYTES_PER_EVENT,
     FAMILIES,
@@ -87,6 +88,7 @@ from aion_store.events import (
     WorkflowStarted,
 )
 from aion_store.ids import ActivityId, PackageVersion
+from aion_store.memory import DEFAULT_DECODED_CACHE_BYTES
 
 TINY = Sizes.quick().with_(
     workflows=12,
@@ -99,6 +101,7 @@ TINY = Sizes.quick().with_(
     suffix=10,
     timers=1_000,
     due_timers=7,
+    poll_timers=500,
     active_workflows=40,
     active_events=6,
     mixed_workflows=16,
@@ -151,7 +154,14 @@ def _require(store_id: str) -> None:
 
 # -- the registry -----------------------------------------------------------------------
 
-MEMORY_ONLY = {"append_many", "append_batch10", "mixed_engine", "memory_per_event"}
+MEMORY_ONLY = {
+    "append_many",
+    "append_batch10",
+    "mixed_engine",
+    "mixed_engine_small_cache",
+    "memory_per_event",
+    "memory_per_event_running",
+}
 DURABLE_ONLY = {"durable_append", "durable_append_100_tasks", "disk_per_event"}
 
 
@@ -164,14 +174,18 @@ def test_workload_ids_in_order() -> None:
         "full_read_1k_cold",
         "full_read_100k_cold",
         "full_read_warm",
+        "full_read_100k_hot",
         "suffix_read_1k",
         "suffix_read_100k",
         "rejected_append",
         "expired_timers",
+        "timer_poll_loop",
         "list_active",
         "query_running",
         "mixed_engine",
+        "mixed_engine_small_cache",
         "memory_per_event",
+        "memory_per_event_running",
         "durable_append",
         "durable_append_100_tasks",
         "disk_per_event",
@@ -203,6 +217,24 @@ def test_workload_ids_in_order() -> None:
         assert store not in WORKLOADS["list_active"].stores
         assert store not in WORKLOADS["query_running"].stores
         assert store in WORKLOADS["suffix_read_100k"].stores
+    # the new cells run where the workloads they extend run
+    assert WORKLOADS["full_read_100k_hot"].stores == WORKLOADS["full_read_warm"].stores
+    assert WORKLOADS["timer_poll_loop"].stores == WORKLOADS["expired_timers"].stores
+    small_cache = WORKLOADS["mixed_engine_small_cache"]
+    assert small_cache.stores == WORKLOADS["mixed_engine"].stores
+    assert WORKLOADS["memory_per_event_running"].stores == WORKLOADS["memory_per_event"].stores
+    # and differ from them only in what they show
+    assert WORKLOADS["full_read_100k_hot"].cache_bytes is None  # the store's default cache
+    assert small_cache.cache_bytes == 1_048_576 and WORKLOADS["mixed_engine"].cache_bytes is None
+    assert small_cache.ops_per_sample(TINY) == WORKLOADS["mixed_engine"].ops_per_sample(TINY)
+    for sizes in (Sizes.default(), Sizes.quick()):  # the running set is past the budget
+        half_way = sizes.mixed_workflows * (sizes.mixed_events // 2)
+        assert half_way * DECODED_BYTES_PER_EVENT > small_cache.cache_bytes
+    assert WORKLOADS["memory_per_event_running"].cache_bytes == 0
+    assert WORKLOADS["memory_per_event_running"].unit == BYTES_PER_EVENT
+    polls = WORKLOADS["timer_poll_loop"]
+    assert polls.mutates and polls.ops_per_sample(TINY) == 100
+    assert Sizes.default().poll_timers == 10_000 and Sizes.quick().poll_timers == 2_000
 
 
 def test_ids_name_the_sizes_measured() -> None:
@@ -210,13 +242,13 @@ def test_ids_name_the_sizes_measured() -> None:
     assert list(workloads_at(Sizes.default())) == list(WORKLOADS)
     quick = workloads_at(Sizes.quick())
     assert quick["full_read_20k_cold"] is WORKLOADS["full_read_100k_cold"]
+    assert quick["full_read_20k_hot"] is WORKLOADS["full_read_100k_hot"]
     assert quick["suffix_read_20k"] is WORKLOADS["suffix_read_100k"]
     assert quick["full_read_1k_cold"] is WORKLOADS["full_read_1k_cold"]  # small_history: 1,000
     assert "full_read_100k_cold" not in quick and "suffix_read_100k" not in quick
     tiny = workloads_at(TINY)
-    assert {"full_read_60_cold", "full_read_500_cold", "suffix_read_60", "suffix_read_500"} <= set(
-        tiny
-    )
+    named = {"full_read_60_cold", "full_read_500_cold", "full_read_500_hot", "suffix_read_60"}
+    assert named | {"suffix_read_500"} <= set(tiny)
     assert [workload.id for workload in tiny.values()] == list(WORKLOADS)  # same order
     for name, workload in tiny.items():
         assert workload.id_at(TINY) == name
@@ -487,7 +519,12 @@ async def test_tail_append_workloads(workload_id: str, length: int, store_id: st
 @pytest.mark.parametrize("store_id", [*CORE, "eventsourcing", *DURABLE, *POSTGRES])
 @pytest.mark.parametrize(
     ("workload_id", "length"),
-    [("full_read_1k_cold", 60), ("full_read_100k_cold", 500), ("full_read_warm", 60)],
+    [
+        ("full_read_1k_cold", 60),
+        ("full_read_100k_cold", 500),
+        ("full_read_warm", 60),
+        ("full_read_100k_hot", 500),
+    ],
 )
 async def test_full_read_workloads(workload_id: str, length: int, store_id: str) -> None:
     async with prepared(workload_id, store_id) as state:
@@ -496,6 +533,28 @@ async def test_full_read_workloads(workload_id: str, length: int, store_id: str)
         if store_id in ("compiled", "sqlite", "postgres"):
             cold = WORKLOADS[workload_id].cache_bytes == 0
             assert cold == ("cold" in workload_id)
+
+
+def _cache_info(store: Any) -> tuple[int, int, int]:
+    """``(budget, estimated cost, cached events)`` of the compiled store's decoded cache."""
+    return store._engine.cache_info()  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize("store_id", [*CORE, "eventsourcing", *DURABLE, *POSTGRES])
+async def test_full_read_hot_reads_a_running_workflow_again_and_again(store_id: str) -> None:
+    workload = WORKLOADS["full_read_100k_hot"]
+    async with prepared("full_read_100k_hot", store_id) as state:
+        if store_id == "compiled":
+            # the appends cached the whole running history: no read decodes
+            assert _cache_info(state.store)[2] == TINY.big_history
+        for _ in range(3):
+            await workload.run(state)
+            assert state.result == data.history(0, TINY.big_history)
+        assert len(state.result) == workload.events_per_op(TINY) == TINY.big_history
+        # a running workflow: no terminal event, and listed as active where that is asked
+        assert not isinstance(state.result[-1], WorkflowCompleted)
+        if hasattr(state.store, "list_active"):
+            assert await state.store.list_active() == [state.workflow_id]
 
 
 @pytest.mark.parametrize("store_id", [*CORE, "eventsourcing", *DURABLE, *POSTGRES])
@@ -528,6 +587,23 @@ async def test_expired_timers_returns_exactly_the_due_ones(store_id: str) -> Non
 
 
 @pytest.mark.parametrize("store_id", [*CORE, "sqlite", "postgres"])
+async def test_timer_poll_loop_moves_timers_from_pending_to_due(store_id: str) -> None:
+    workload = WORKLOADS["timer_poll_loop"]
+    count = TINY.poll_timers
+    async with prepared("timer_poll_loop", store_id) as state:
+        assert len(state.polls) == workload.ops_per_sample(TINY) == 100
+        assert list(state.polls) == sorted(set(state.polls))  # as_of rises every poll
+        # each poll finds one more hundredth of the timers due: from 1% to all of them
+        found = [len(await state.store.expired_timers(as_of)) for as_of in state.polls]
+        assert found == [count * step // 100 for step in range(1, 101)]
+    async with prepared("timer_poll_loop", store_id) as state:
+        await workload.run(state)
+        assert len(state.result) == count  # the last poll returns every timer
+        assert all(entry.fire_at <= state.polls[-1] for entry in state.result)
+        assert len({(entry.workflow_id, entry.timer_id) for entry in state.result}) == count
+
+
+@pytest.mark.parametrize("store_id", [*CORE, "sqlite", "postgres"])
 async def test_listing_workloads(store_id: str) -> None:
     async with prepared("list_active", store_id) as state:
         await WORKLOADS["list_active"].run(state)
@@ -540,14 +616,22 @@ async def test_listing_workloads(store_id: str) -> None:
 
 
 @pytest.mark.parametrize("store_id", CORE)
-async def test_mixed_engine_runs_every_workflow_to_completion(store_id: str) -> None:
-    async with prepared("mixed_engine", store_id) as state:
+@pytest.mark.parametrize("workload_id", ["mixed_engine", "mixed_engine_small_cache"])
+async def test_mixed_engine_runs_every_workflow_to_completion(
+    workload_id: str, store_id: str
+) -> None:
+    async with prepared(workload_id, store_id) as state:
         kinds = [op[0] for op in state.script]
-        assert len(kinds) == WORKLOADS["mixed_engine"].ops_per_sample(TINY)
+        assert len(kinds) == WORKLOADS[workload_id].ops_per_sample(TINY)
         assert {0, 1, 2, 3, 4} <= set(kinds)  # append, timer, read, poll, list_active
         assert kinds.count(2) == TINY.mixed_workflows  # one replay read per workflow
-        await WORKLOADS["mixed_engine"].run(state)
+        await WORKLOADS[workload_id].run(state)
         store = state.store
+        if store_id == "compiled":
+            budget, cost, _ = _cache_info(store)
+            wanted = WORKLOADS[workload_id].cache_bytes
+            assert budget == (DEFAULT_DECODED_CACHE_BYTES if wanted is None else wanted)
+            assert cost <= budget  # 1 MiB: far below what the running set would take
         assert await store.list_active() == []
         assert len(await store.list_workflow_ids()) == TINY.mixed_workflows
         events = await _all_events(store)
@@ -557,15 +641,40 @@ async def test_mixed_engine_runs_every_workflow_to_completion(store_id: str) -> 
         assert started > 0 and len(await store.expired_timers(far)) == started
 
 
+async def test_mixed_engine_small_cache_stays_within_its_budget() -> None:
+    _require("compiled")
+    workload = WORKLOADS["mixed_engine_small_cache"]
+    sizes = TINY.with_(mixed_workflows=1_000, poll_every=200, list_active_every=2_000)
+    async with prepared("mixed_engine_small_cache", "compiled", sizes) as state:
+        await workload.run(state)
+        budget, cost, _ = _cache_info(state.store)
+        assert budget == 1_048_576 and cost <= budget
+        assert await state.store.list_active() == []
+        for index in (0, 499, 999):
+            history = await state.store.read_history(data.workflow_id(index))
+            assert len(history) == sizes.mixed_events
+            assert isinstance(history[-1], WorkflowCompleted)
+
+
 @pytest.mark.parametrize("store_id", CORE)
-async def test_memory_workload_reports_bytes_per_event(store_id: str) -> None:
-    async with prepared("memory_per_event", store_id) as state:
-        held = await WORKLOADS["memory_per_event"].run(state)
+@pytest.mark.parametrize("workload_id", ["memory_per_event", "memory_per_event_running"])
+async def test_memory_workload_reports_bytes_per_event(workload_id: str, store_id: str) -> None:
+    async with prepared(workload_id, store_id) as state:
+        held = await WORKLOADS[workload_id].run(state)
         assert held is not None and held > 0
         assert state.input_bytes_per_event > 0
         assert state.notes == {"input_bytes_per_event": state.input_bytes_per_event}
-        events = await _all_events(state.store)
+        store = state.store
+        if store_id == "compiled":
+            assert _cache_info(store)[2] == 0  # nothing decoded is held: the cache is off
+        # the running workflows are running (and listed active); the others completed
+        running = workload_id == "memory_per_event_running"
+        active = await store.list_active()
+        assert len(active) == (TINY.memory_workflows if running else 0)
+        events = await _all_events(store)
         assert len(events) == TINY.memory_workflows * TINY.memory_events
+        closed = sum(isinstance(event, WorkflowCompleted) for event in events)
+        assert closed == (0 if running else TINY.memory_workflows)
 
 
 # -- the sqlite family ----------------------------------------------------------------------
@@ -733,10 +842,9 @@ async def test_postgres_stores_append_and_read(store_id: str, postgres_dsn: str)
         async with store.round_trips() as counted:
             for event in events[10:]:
                 await store.append(TOKEN, owner, [event], event.envelope.seq - 1)
-        # the floor and the peer: one round trip per append; PostgresStore: the call of
-        # its append function, then the pool's reset of the connection on release
-        per_append = 2 if store_id == "postgres" else 1
-        assert counted.total == 20 * per_append, counted.by_statement
+        # one round trip per append on each: PostgresStore's is the call of its append
+        # function (its pool sends no reset for a clean connection)
+        assert counted.total == 20, counted.by_statement
         assert await store.read_history(owner) == events
         assert await store.read_history_from(owner, 21) == events[20:]
         assert await store.read_history_from(owner, 31) == []

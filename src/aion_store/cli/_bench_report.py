@@ -276,10 +276,10 @@ def _caption(results: dict[str, Any]) -> str:
 
 
 LEGEND = (
-    "median time per operation (memory_per_event, disk_per_event: bytes per stored "
-    "event); 'store ×' = the family's reference / store (naive for memory, sqlite_floor "
-    "for sqlite, postgres_floor for postgres): how many times faster (or smaller) than "
-    "the reference, higher is better"
+    "median time per operation (memory_per_event, memory_per_event_running, "
+    "disk_per_event: bytes per stored event); 'store ×' = the family's reference / store "
+    "(naive for memory, sqlite_floor for sqlite, postgres_floor for postgres): how many "
+    "times faster (or smaller) than the reference, higher is better"
 )
 
 

@@ -35,9 +35,9 @@ HELP = "benchmark the stores on the standard workloads and print one table"
 DESCRIPTION = """\
 Run the standard workloads of aion_store.bench on every store available, then print a
 table per store family: a row per workload, a column per store (median seconds per
-operation; bytes per stored event for memory_per_event and disk_per_event) and ratio
-columns against the family's reference store ('store x' = reference / store: higher is
-better).
+operation; bytes per stored event for memory_per_event, memory_per_event_running and
+disk_per_event) and ratio columns against the family's reference store ('store x' =
+reference / store: higher is better).
 
 Families: memory -- the compiled core, the pure-Python path (measured in a child
 process with AION_STORE_PURE=1), the naive reference store and, when it is installed,
