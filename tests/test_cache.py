@@ -130,7 +130,8 @@ async def test_closing_a_workflow_drops_its_decoded_events() -> None:
 
 
 async def _fill_three(store: InMemoryStore) -> list[int]:
-    """WF_A closed and read, WF_B and WF_C running; the cache's cost after each step."""
+    """WF_A closed and read, WF_B running, then WF_C appended and read; the cache's cost
+    after each step."""
     costs = []
     await store.append(TOKEN, WF_A, [started(WF_A, 1), completed(WF_A, 2)], 0)
     await store.append(TOKEN, WF_B, [started(WF_B, 1), signal(WF_B, 2)], 0)
@@ -139,16 +140,33 @@ async def _fill_three(store: InMemoryStore) -> list[int]:
     costs.append(_info(store)[1])
     await store.append(TOKEN, WF_C, [started(WF_C, 1), signal(WF_C, 2)], 0)
     costs.append(_info(store)[1])
+    await store.read_history(WF_C)
+    costs.append(_info(store)[1])
     return costs
 
 
 @requires_compiled
 async def test_closed_histories_are_evicted_before_running_ones() -> None:
-    only_b, with_a, all_three = await _fill_three(InMemoryStore(engine="compiled"))
+    only_b, with_a, all_three, _ = await _fill_three(InMemoryStore(engine="compiled"))
+    cost_a, cost_c = with_a - only_b, all_three - with_a
     store = InMemoryStore(engine="compiled", decoded_cache_bytes=all_three - 1)
-    assert await _fill_three(store) == [only_b, with_a, all_three - (with_a - only_b)]
-    assert _info(store)[2] == 4, "WF_A (closed, 2 events) went first; WF_B and WF_C stay"
-    assert (await store.read_history(WF_B))[0] is not None
+    # WF_C's append finds no room and evicts nothing; its read is admitted and evicts
+    # WF_A (closed, at the cold end), not WF_B.
+    assert await _fill_three(store) == [only_b, with_a, with_a, only_b + cost_c]
+    assert _info(store)[2] == 4
+    assert cost_a > 0
+
+
+@requires_compiled
+async def test_appends_never_evict() -> None:
+    probe = InMemoryStore(engine="compiled")
+    await probe.append(TOKEN, WF_A, [started(WF_A, 1), signal(WF_A, 2)], 0)
+    one = _info(probe)[1]
+    store = InMemoryStore(engine="compiled", decoded_cache_bytes=one)
+    await store.append(TOKEN, WF_A, [started(WF_A, 1), signal(WF_A, 2)], 0)
+    await store.append(TOKEN, WF_B, [started(WF_B, 1), signal(WF_B, 2)], 0)
+    assert _info(store) == (one, one, 2), "WF_B was not cached in place of WF_A"
+    assert (await store.read_history(WF_A))[0] is not None
 
 
 @requires_compiled
