@@ -114,8 +114,7 @@ def unavailable_reason(store_id: str) -> str | None:
             importlib.import_module("aion_store.bench.peer")
         except ImportError:
             return (
-                "eventsourcing with psycopg 3 is not installed "
-                "(pip install 'aion-store[peers]' 'psycopg[binary]' psycopg-pool)"
+                "eventsourcing with psycopg 3 is not installed (pip install 'aion-store[peers]')"
             )
     return None
 
