@@ -440,6 +440,34 @@ def test_sampler_closes_every_store_it_made() -> None:
         loop.close()
 
 
+def test_an_interrupted_sample_leaves_nothing_running() -> None:
+    """Ctrl-C mid-sample: the sample's task is wound down before the interrupt goes on, so
+    it never resumes against the store that closing the sampler closes."""
+    import gc
+
+    loop = asyncio.new_event_loop()
+    reported: list[dict[str, Any]] = []
+    loop.set_exception_handler(lambda _, context: reported.append(context))
+
+    def interrupt() -> None:
+        raise KeyboardInterrupt
+
+    try:
+        sampler = Sampler(WORKLOADS["durable_append"], "sqlite", TINY, loop=loop)
+        sampler.prepare()
+        # the next iteration but one: once the first append waits for the writer thread
+        loop.call_soon(loop.call_soon, interrupt)
+        with pytest.raises(KeyboardInterrupt):
+            sampler.sample()
+        assert [task for task in asyncio.all_tasks(loop) if not task.done()] == []
+        sampler.close()
+        loop.run_until_complete(asyncio.sleep(0.05))
+        gc.collect()
+        assert reported == [] and sampler.values == []
+    finally:
+        loop.close()
+
+
 # -- the workloads do what they say -------------------------------------------------------
 
 

@@ -1113,6 +1113,32 @@ def test_bench_ctrl_c_prints_what_was_measured() -> None:
     assert table.startswith("memory: ") and "append_many" in table
 
 
+def test_bench_ctrl_c_is_not_lost_where_python_ignores_exceptions(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An interrupt that lands in a ``__del__`` (Python prints it and goes on) still stops
+    the run at the next sample."""
+    from aion_store.cli._bench_measure import _CtrlC
+
+    ignored: list[type[BaseException]] = []
+    monkeypatch.setattr(sys, "unraisablehook", lambda hook: ignored.append(hook.exc_type))
+
+    class InterruptedWhileCollected:
+        def __del__(self) -> None:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.01)  # the handler runs here, inside __del__
+
+    previous = signal.getsignal(signal.SIGINT)
+    with _CtrlC() as ctrl_c:
+        assert signal.getsignal(signal.SIGINT) == ctrl_c._handle
+        ctrl_c.check()  # nothing asked yet
+        InterruptedWhileCollected()
+        assert ignored == [KeyboardInterrupt]  # Python swallowed the first one
+        with pytest.raises(KeyboardInterrupt):
+            ctrl_c.check()
+    assert signal.getsignal(signal.SIGINT) is previous
+
+
 # -- the command itself ----------------------------------------------------------------------
 
 

@@ -113,9 +113,7 @@ def unavailable_reason(store_id: str) -> str | None:
             importlib.import_module("eventsourcing.postgres")
             importlib.import_module("aion_store.bench.peer")
         except ImportError:
-            return (
-                "eventsourcing with psycopg 3 is not installed (pip install 'aion-store[peers]')"
-            )
+            return "eventsourcing with psycopg 3 is not installed (pip install 'aion-store[peers]')"
     return None
 
 

@@ -16,6 +16,7 @@ drops them without importing them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import math
 import os
@@ -129,6 +130,7 @@ class _Cache(Protocol):
 
 
 _C = TypeVar("_C", bound=_Cache)
+_T = TypeVar("_T")
 #: The caches of built inputs (besides ``data.histories``) that :func:`forget_inputs` clears.
 _INPUT_CACHES: list[_Cache] = []
 
@@ -209,7 +211,7 @@ class Sampler:
         """Build the state for the next sample (untimed); calibrate ``repeat`` once."""
         self.state = None
         self._close_stores()
-        self.state = self.loop.run_until_complete(self.workload.prepare(self.factory, self.sizes))
+        self.state = self._run(self.workload.prepare(self.factory, self.sizes))
         if self.durable and hasattr(os, "sync"):
             # The preparation's writes reach the disk now, not during the timed commits.
             os.sync()
@@ -217,7 +219,7 @@ class Sampler:
             # Only the store keeps the events now: the heap holds what a real process would.
             forget_inputs()
             if not self.values:
-                once = self.loop.run_until_complete(timed(self.workload.run, self.state))
+                once = self._run(timed(self.workload.run, self.state))
                 wanted = math.ceil(self.min_sample_time / max(once, 1e-9))
                 self.repeat = max(1, min(_MAX_REPEAT, wanted))
 
@@ -226,20 +228,32 @@ class Sampler:
         if self.state is None:
             raise RuntimeError("call prepare() first")
         if self.workload.unit == BYTES_PER_EVENT:
-            result = self.loop.run_until_complete(self.workload.run(self.state))
+            result = self._run(self.workload.run(self.state))
             assert result is not None
             value = float(result)
             self.notes.update(getattr(self.state, "notes", {}))
         else:
-            elapsed = self.loop.run_until_complete(
-                timed(self.workload.run, self.state, self.repeat)
-            )
+            elapsed = self._run(timed(self.workload.run, self.state, self.repeat))
             value = elapsed / (self.ops * self.repeat)
         if self.fresh_state:
             self.state = None
             self._close_stores()
         self.values.append(value)
         return value
+
+    def _run(self, awaitable: Awaitable[_T]) -> _T:
+        """Run ``awaitable`` on the loop to its end. Interrupted (Ctrl-C), it is cancelled
+        and wound down before the interrupt goes on, so nothing of it runs later against
+        stores that are closed by then."""
+        task = asyncio.ensure_future(awaitable, loop=self.loop)
+        try:
+            return self.loop.run_until_complete(task)
+        except BaseException:
+            if not task.done():
+                task.cancel()
+                with contextlib.suppress(BaseException):
+                    self.loop.run_until_complete(task)
+            raise
 
     def close(self) -> None:
         """Close every store still open (idempotent); the sampler can take no more samples
@@ -252,7 +266,7 @@ class Sampler:
         if not stores:
             return
         try:
-            self.loop.run_until_complete(_close_all(stores))
+            self._run(_close_all(stores))
         except BaseException:
             # The loop was interrupted (Ctrl-C) or a close failed: at least the files go.
             for store in stores:

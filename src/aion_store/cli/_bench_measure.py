@@ -17,10 +17,12 @@ import dataclasses
 import json
 import os
 import platform
+import signal
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from typing import IO, Any
@@ -70,16 +72,23 @@ class Runner:
         loop = asyncio.new_event_loop()
         interrupted = False
         progress = self.console.progress(total)
+        ctrl_c = _CtrlC()
+
+        def advance() -> None:
+            progress.advance()
+            ctrl_c.check()
+
         try:
-            for index, (name, workload, store, samples) in enumerate(self.tasks, 1):
-                label = f"{name} on {store}"
-                progress.start(label, index, len(self.tasks))
-                if store == "pure":
-                    values = self._worker().measure(workload.id, samples, progress.advance)
-                else:
-                    values = _measure_here(workload, store, self.sizes, samples, loop, progress)
-                self._record(name, workload, store, values)
-                progress.done(label, format_value(statistics.median(values), workload.unit))
+            with ctrl_c:
+                for index, (name, workload, store, samples) in enumerate(self.tasks, 1):
+                    label = f"{name} on {store}"
+                    progress.start(label, index, len(self.tasks))
+                    if store == "pure":
+                        values = self._worker().measure(workload.id, samples, advance)
+                    else:
+                        values = _measure_here(workload, store, self.sizes, samples, loop, advance)
+                    self._record(name, workload, store, values)
+                    progress.done(label, format_value(statistics.median(values), workload.unit))
         except KeyboardInterrupt:
             interrupted = True
         finally:
@@ -106,6 +115,34 @@ class Runner:
         entry["stores"][store] = _stats(values)
 
 
+class _CtrlC:
+    """Ctrl-C that is never lost: the handler raises ``KeyboardInterrupt`` as Python's
+    does, and also remembers it, so that :meth:`check` (after every sample) raises it
+    again when the first one landed where Python ignores exceptions (a ``__del__`` run
+    by the garbage collector, in a library the workloads use)."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous: Any = None
+
+    def _handle(self, signum: int, frame: object) -> None:
+        self.requested = True
+        raise KeyboardInterrupt
+
+    def check(self) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+
+    def __enter__(self) -> _CtrlC:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+
+
 def _stats(values: Sequence[float]) -> dict[str, Any]:
     return {
         "median": statistics.median(values),
@@ -121,7 +158,7 @@ def _measure_here(
     sizes: Any,
     samples: int,
     loop: asyncio.AbstractEventLoop,
-    progress: Any,
+    advance: Callable[[], None],
 ) -> list[float]:
     from aion_store.bench import Sampler
 
@@ -131,7 +168,7 @@ def _measure_here(
             if index == 0 or sampler.fresh_state:
                 sampler.prepare()
             sampler.sample()
-            progress.advance()
+            advance()
         sampler.close()
     except KeyboardInterrupt:
         with contextlib.suppress(BaseException):  # the files go even if closing fails
