@@ -35,15 +35,25 @@ grep -q 'manylinux' "$WORK/auditwheel.txt"
 import sys, tarfile, zipfile, pathlib
 work = pathlib.Path(sys.argv[1])
 sdist = next((work / "dist").glob("*.tar.gz"))
+# The compiled modules (setup.py), each beside its pure twin.
+compiled = ("aion_store/wire/_msgpack_c", "aion_store/_engine_c", "aion_store/_timers_c",
+            "aion_store/_projections_c")
 names = tarfile.open(sdist).getnames()
-for needed in ("_core.pyx", "_core.pyi", "py.typed", "LICENSE"):
-    assert any(n.endswith(needed) for n in names), f"sdist lacks {needed}"
+needed = [f"{module}{suffix}" for module in compiled for suffix in (".pyx", ".pyi")]
+needed += ["aion_store/wire/_msgpack_c.pxd", "aion_store/wire/_msgpack_c_read.pxi",
+           "aion_store/_projections_c.pxd", "aion_store/_lock.pxd", "py.typed", "LICENSE"]
+for name in needed:
+    assert any(n.endswith(name) for n in names), f"sdist lacks {name}"
 assert not any(n.endswith((".so", ".pyd")) for n in names), "sdist ships a binary"
 wheel = next((work / "wheelhouse").glob("*.whl"))
 names = zipfile.ZipFile(wheel).namelist()
-for needed in ("aion_store/py.typed", "aion_store/_core.pyi", "licenses/LICENSE"):
-    assert any(n.endswith(needed) for n in names), f"wheel lacks {needed}"
-assert any("_core" in n and n.endswith(".so") for n in names), "wheel lacks the compiled core"
+for name in ("aion_store/py.typed", "licenses/LICENSE", *(f"{m}.pyi" for m in compiled)):
+    assert any(n.endswith(name) for n in names), f"wheel lacks {name}"
+for module in compiled:
+    assert any(n.startswith(module + ".") and n.endswith(".so") for n in names), (
+        f"wheel lacks the compiled {module}"
+    )
+assert not any(n.endswith(".c") for n in names), "wheel ships generated C"
 print(f"sdist {sdist.name}: {sdist.stat().st_size} bytes; wheel {wheel.name}: {wheel.stat().st_size} bytes")
 PYEOF
 
