@@ -612,8 +612,45 @@ def test_the_first_schema_version_file_opens(directory: Path) -> None:
 
     asyncio.run(check())
     connection = sqlite3.connect(path)
-    assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+    indexes = [row[0] for row in connection.execute("SELECT name FROM sqlite_master")]
+    assert "workflows_by_status" in indexes  # version 2's
     connection.close()
+
+
+def test_a_first_schema_version_file_reads_read_only_unchanged(directory: Path) -> None:
+    """Version 2 added an index only: a read-only store reads a version-1 file as it is,
+    without migrating it (the query then scans, as version 1 did)."""
+    path = directory / "v1.db"
+    path.write_bytes((DATA / "v1.db").read_bytes())
+    before = path.read_bytes()
+
+    async def check() -> None:
+        async with SqliteStore.open(path, read_only=True) as store:
+            assert len(await store.list_workflow_ids()) == 3
+            assert len(await store.query(WorkflowFilter(status=WorkflowStatus.RUNNING))) >= 0
+
+    asyncio.run(check())
+    assert path.read_bytes() == before
+
+
+def test_query_by_status_reads_the_index_in_its_order(directory: Path) -> None:
+    from aion_store.sqlite import _query_sql
+
+    async def create() -> None:
+        async with SqliteStore.open(directory / "plan.db") as store:
+            await fill(store)
+
+    asyncio.run(create())
+    sql, parameters = _query_sql(WorkflowFilter(status=WorkflowStatus.RUNNING))
+    connection = sqlite3.connect(directory / "plan.db")
+    try:
+        plan = " / ".join(
+            row[-1] for row in connection.execute(f"EXPLAIN QUERY PLAN {sql}", parameters)
+        )
+    finally:
+        connection.close()
+    assert "USING INDEX workflows_by_status" in plan and "TEMP B-TREE" not in plan, plan
 
 
 def test_raw_history_is_the_in_memory_bytes(directory: Path) -> None:

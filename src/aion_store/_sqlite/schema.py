@@ -114,8 +114,17 @@ CREATE TABLE package_routes (
 
 #: The schema version this package writes; ``MIGRATIONS[v]`` takes a file from v to v + 1.
 #: (Statements are split at ";": none may appear inside a statement or a comment.)
-MIGRATIONS: tuple[str, ...] = (_VERSION_1,)
+# Version 2: query(status=S) reads an index in its order, O(result) instead of every
+# started workflow in start order.
+_VERSION_2 = """
+CREATE INDEX workflows_by_status ON workflows (status, started_at, workflow_id)
+    WHERE started_at IS NOT NULL;
+"""
+
+MIGRATIONS: tuple[str, ...] = (_VERSION_1, _VERSION_2)
 SCHEMA_VERSION = len(MIGRATIONS)
+#: The oldest version a read-only store reads as it is (later versions added indexes only).
+OLDEST_READABLE = 1
 
 
 def _refuse(name: str, reason: str) -> BackendError:
@@ -155,12 +164,12 @@ def _identify(connection: sqlite3.Connection, name: str) -> int:
 
 
 def check_current(connection: sqlite3.Connection, name: str) -> None:
-    """For a read-only store: the file must be an aion-store file of this schema version
-    (nothing may be created or migrated)."""
+    """For a read-only store: the file must be an aion-store file of a schema version this
+    version reads as it is (nothing may be created or migrated)."""
     version = _identify(connection, name)
     if version == 0:
         raise _refuse(name, "an empty database, not an aion-store store (nothing to read)")
-    if version < SCHEMA_VERSION:
+    if version < OLDEST_READABLE:
         raise _refuse(
             name,
             f"schema version {version} is older than this version's {SCHEMA_VERSION}; "
