@@ -177,21 +177,42 @@ async def test_a_newer_schema_is_refused_untouched(postgres_dsn: str, schema: st
     assert await schema_state(postgres_dsn, schema) == before
 
 
-async def test_a_schema_of_version_1_is_migrated_forward(postgres_dsn: str, schema: str) -> None:
-    """Version 2 adds only an index: a version-2 schema without it is a version-1 schema
-    with its data. Connecting migrates it, keeping everything."""
-    async with PostgresStore.connect(postgres_dsn, schema=schema) as store:
+async def _version_1_schema(dsn: str, schema: str) -> list[WorkflowId]:
+    """A schema made by version 1's DDL alone, filled through version 1's append function
+    (a store object over it, made without connect(), which would migrate it)."""
+    from aion_store._postgres.schema import MIGRATIONS, quote
+    from aion_store.postgres import _Options, _reset_connection
+
+    connection = await asyncpg.connect(dsn)
+    try:
+        await connection.execute(f"CREATE SCHEMA {quote(schema)}")
+        await connection.execute(MIGRATIONS[0].format(s=quote(schema)))
+        await connection.execute(f"UPDATE {quote(schema)}.schema_version SET version = 1")
+    finally:
+        await connection.close()
+    pool = await asyncpg.create_pool(
+        dsn, min_size=1, max_size=2, init=_setup_connection, reset=_reset_connection
+    )
+    store = PostgresStore(pool, schema, _Options(1, 2, 60.0, 0, False, True))
+    try:
         await fill(store)
-        before = await store.query(WorkflowFilter(status=WorkflowStatus.RUNNING))
+        return await store.list_workflow_ids()
+    finally:
+        await store.close()
+
+
+async def test_a_schema_of_version_1_is_migrated_forward(postgres_dsn: str, schema: str) -> None:
+    ids = await _version_1_schema(postgres_dsn, schema)
+    async with PostgresStore.connect(postgres_dsn, schema=schema, read_only=True) as old:
+        before = await snapshot(old)
+        assert before["ids"] == ids and ids
+    async with PostgresStore.connect(postgres_dsn, schema=schema) as store:
+        assert await snapshot(store) == before
+        workflow_id = WorkflowId.new_v4()
+        await store.append(TOKEN, workflow_id, history(workflow_id, 3), 0)  # version 2's
+        assert len(await store.read_history(workflow_id)) == 3
     connection = await asyncpg.connect(postgres_dsn)
     try:
-        await connection.execute(
-            f'DROP INDEX "{schema}".workflows_by_status; '
-            f'UPDATE "{schema}".schema_version SET version = 1'
-        )
-        async with PostgresStore.connect(postgres_dsn, schema=schema) as store:
-            assert await store.query(WorkflowFilter(status=WorkflowStatus.RUNNING)) == before
-        assert SCHEMA_VERSION == 2
         version = await connection.fetchval(f'SELECT version FROM "{schema}".schema_version')
         index = await connection.fetchval(
             "SELECT indexdef FROM pg_indexes WHERE schemaname = $1 AND indexname = $2",
@@ -200,26 +221,20 @@ async def test_a_schema_of_version_1_is_migrated_forward(postgres_dsn: str, sche
         )
     finally:
         await connection.close()
-    assert version == SCHEMA_VERSION
+    assert version == SCHEMA_VERSION == 2
     assert index is not None and "(status, started_at, workflow_id)" in index
 
 
 async def test_a_read_only_store_reads_a_version_1_schema_as_it_is(
     postgres_dsn: str, schema: str
 ) -> None:
-    async with PostgresStore.connect(postgres_dsn, schema=schema) as store:
-        await fill(store)
-        ids = await store.list_workflow_ids()
+    ids = await _version_1_schema(postgres_dsn, schema)
+    before = await schema_state(postgres_dsn, schema)
+    async with PostgresStore.connect(postgres_dsn, schema=schema, read_only=True) as store:
+        assert await store.list_workflow_ids() == ids
+    assert await schema_state(postgres_dsn, schema) == before
     connection = await asyncpg.connect(postgres_dsn)
     try:
-        await connection.execute(
-            f'DROP INDEX "{schema}".workflows_by_status; '
-            f'UPDATE "{schema}".schema_version SET version = 1'
-        )
-        before = await schema_state(postgres_dsn, schema)
-        async with PostgresStore.connect(postgres_dsn, schema=schema, read_only=True) as store:
-            assert await store.list_workflow_ids() == ids
-        assert await schema_state(postgres_dsn, schema) == before
         assert await connection.fetchval(f'SELECT version FROM "{schema}".schema_version') == 1
     finally:
         await connection.close()
@@ -391,6 +406,37 @@ async def test_a_statement_over_the_timeout_is_a_backend_error(
 
 
 # -- group commit, freshness, strings --------------------------------------------------------
+
+
+async def test_group_commit_leaves_no_request_without_a_drain() -> None:
+    """One task submitting one request after another, each woken by the drain that
+    committed the one before: with every lane taken by that finishing drain, the next
+    request must still find a drain (it used to wait forever)."""
+    from aion_store._postgres.group import GroupCommit
+
+    commits: list[list[int]] = []
+
+    async def commit(requests: list[int]) -> list[str]:
+        commits.append(list(requests))
+        await asyncio.sleep(0)
+        return [f"stored {request}" for request in requests]
+
+    group: GroupCommit[int] = GroupCommit(commit, lambda request: request, lanes=1)
+
+    async def one_after_another() -> list[str]:
+        return [await group.submit(index) for index in range(5)]
+
+    assert await asyncio.wait_for(one_after_another(), 5) == [f"stored {i}" for i in range(5)]
+    assert commits == [[0], [1], [2], [3], [4]]
+    await group.wait()
+
+
+async def test_a_store_of_two_connections_appends_one_after_another(
+    postgres_dsn: str, schema: str
+) -> None:
+    async with PostgresStore.connect(postgres_dsn, schema=schema, max_connections=2) as store:
+        await asyncio.wait_for(fill(store), 30)
+        assert len(await store.list_workflow_ids()) == 2
 
 
 async def test_concurrent_appends_share_commits_and_keep_their_own_outcomes(

@@ -49,6 +49,15 @@ class GroupCommit(Generic[R]):
         return await future
 
     async def _drain(self) -> None:
+        try:
+            await self._drain_waiting()
+        finally:
+            # Leave the lanes at once, not in a done callback: the loop runs callbacks
+            # in order, so a task that this drain's last commit woke would otherwise
+            # submit while the lanes still look full, and wait with no drain left.
+            self._drains.discard(asyncio.current_task())
+
+    async def _drain_waiting(self) -> None:
         while self._waiting:
             group = self._waiting[: self._largest]
             del self._waiting[: self._largest]

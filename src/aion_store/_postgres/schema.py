@@ -192,15 +192,94 @@ $$;
 #: ``MIGRATIONS[v]`` takes a schema from version v to v + 1; the last is this version.
 # Version 2: query(status=S) reads an index in its order, O(result) instead of a scan of
 # every workflow; the condition started_at IS NOT NULL makes the partial index usable
-# by the generic plan of the prepared statement, whatever status is asked.
+# by the generic plan of the prepared statement, whatever status is asked. And a
+# workflow's first append inserts its workflows row as projected, where version 1
+# inserted a placeholder and updated it (a dead row version per new workflow, which
+# list_active and query read past until vacuum).
 _VERSION_2 = """
 CREATE INDEX workflows_by_status ON {s}.workflows (status, started_at, workflow_id)
     WHERE started_at IS NOT NULL;
+
+CREATE OR REPLACE FUNCTION {s}.append(requests {s}.append_request[]) RETURNS bigint[]
+LANGUAGE plpgsql AS $$
+DECLARE
+    request {s}.append_request;
+    outcomes bigint[] := '{{}}';
+    current_head bigint;
+    before integer;
+    started integer;
+    inserted boolean;
+BEGIN
+    FOREACH request IN ARRAY requests LOOP
+        started := coalesce(cardinality(request.run_ids), 0);
+        inserted := false;
+        before := 0;
+        IF request.expected = 0 THEN
+            INSERT INTO {s}.workflows (workflow_id, head, status, runs, workflow_type,
+                                      started_at, ended_at)
+            VALUES (request.workflow_id, cardinality(request.bodies),
+                    coalesce(request.status, 0), started,
+                    CASE WHEN started > 0 THEN request.workflow_type END,
+                    CASE WHEN started > 0 THEN request.run_started[started] END,
+                    CASE WHEN started > 0 THEN request.run_closed[started] END)
+            ON CONFLICT (workflow_id) DO NOTHING;
+            inserted := FOUND;
+        END IF;
+        IF NOT inserted THEN
+            UPDATE {s}.workflows w SET
+                head = request.expected + cardinality(request.bodies),
+                status = coalesce(request.status, w.status),
+                runs = w.runs + started,
+                workflow_type = CASE WHEN started > 0 THEN request.workflow_type
+                                     ELSE w.workflow_type END,
+                started_at = CASE WHEN started > 0 THEN request.run_started[started]
+                                  ELSE w.started_at END,
+                ended_at = CASE WHEN started > 0 THEN request.run_closed[started]
+                                WHEN request.end_at IS NOT NULL AND w.runs > 0
+                                    THEN request.end_at
+                                ELSE w.ended_at END
+            WHERE w.workflow_id = request.workflow_id AND w.head = request.expected
+            RETURNING w.runs - started INTO before;
+            IF NOT FOUND THEN
+                SELECT head INTO current_head FROM {s}.workflows
+                WHERE workflow_id = request.workflow_id;
+                outcomes := outcomes || coalesce(current_head, 0);
+                CONTINUE;
+            END IF;
+        END IF;
+        INSERT INTO {s}.events (workflow_id, seq, body)
+        SELECT request.workflow_id, request.expected + u.position, u.body
+        FROM unnest(request.bodies) WITH ORDINALITY AS u(body, position);
+        IF request.end_at IS NOT NULL AND before > 0 THEN
+            UPDATE {s}.runs SET status = request.end_status, closed_at = request.end_at
+            WHERE workflow_id = request.workflow_id AND run_index = before - 1;
+        END IF;
+        IF started > 0 THEN
+            INSERT INTO {s}.runs (workflow_id, run_index, run_id, parent_run_id, status,
+                                  started_at, closed_at)
+            SELECT request.workflow_id, before + u.position - 1, u.run_id, u.parent_run_id,
+                   u.status, u.started_at, u.closed_at
+            FROM unnest(request.run_ids, request.parent_run_ids, request.run_statuses,
+                        request.run_started, request.run_closed)
+                 WITH ORDINALITY AS u(run_id, parent_run_id, status, started_at, closed_at,
+                                      position);
+        END IF;
+        IF coalesce(cardinality(request.children), 0) > 0 THEN
+            INSERT INTO {s}.children (workflow_id, child, named)
+            SELECT request.workflow_id, u.child, nextval('{s}.naming')
+            FROM unnest(request.children) AS u(child)
+            ON CONFLICT (workflow_id, child) DO UPDATE SET named = excluded.named;
+        END IF;
+        outcomes := outcomes || (-1)::bigint;
+    END LOOP;
+    RETURN outcomes;
+END
+$$;
 """
 
 MIGRATIONS: tuple[str, ...] = (_VERSION_1, _VERSION_2)
 SCHEMA_VERSION = len(MIGRATIONS)
-#: The oldest version a read-only store reads as it is (later versions added indexes only).
+#: The oldest version a read-only store reads as it is (version 2 changed no table).
 OLDEST_READABLE = 1
 
 

@@ -123,7 +123,7 @@ CREATE INDEX workflows_by_status ON workflows (status, started_at, workflow_id)
 
 MIGRATIONS: tuple[str, ...] = (_VERSION_1, _VERSION_2)
 SCHEMA_VERSION = len(MIGRATIONS)
-#: The oldest version a read-only store reads as it is (later versions added indexes only).
+#: The oldest version a read-only store reads as it is (version 2 changed no table).
 OLDEST_READABLE = 1
 
 
