@@ -591,11 +591,11 @@ async def _listing(family: Family, query: bool) -> dict[str, Any]:
     return {**result, "limit": O_RESULT_LIMIT, "running": RUNNING}
 
 
-# POSTGRES: met after VACUUM ANALYZE: 1.10x (276 vs 251 us). Fresh from the preparation,
-# in the same run: 3.36x (1.29 ms vs 0.38 ms): a workflow's first append inserts its
-# workflows row as running and updates it in the same call, so every workflow that
-# completed in its first append leaves a dead row version, and a dead entry in the partial
-# index workflows_active that list_active scans, until autovacuum removes them.
+# POSTGRES: met, fresh and after VACUUM ANALYZE: 1.00x and 0.99x (282 vs 287 us). Schema
+# version 1 was 3.36x fresh: a workflow's first append inserted a placeholder workflows
+# row and updated it in the same call, so every workflow that completed in its first
+# append left a dead row version and a dead entry in the partial index workflows_active,
+# until autovacuum removed them; version 2 inserts the row as projected.
 @_families()
 def test_list_active_costs_o_result(
     benchmark: Any, loop: asyncio.AbstractEventLoop, family: Family
@@ -611,9 +611,8 @@ def test_list_active_costs_o_result(
 
 # Met on both. The index workflows_by_status (schema version 2) gives the rows of one
 # status in query order. One run: SQLITE 1.04x (463 vs 446 us; 10.4x before the index,
-# reading every started workflow in start order); POSTGRES 0.97x after VACUUM ANALYZE
-# (588 vs 604 us), 2.14x fresh (the dead row versions of list_active's comment; 2.85x
-# before the index, a sequential scan).
+# reading every started workflow in start order); POSTGRES 0.99x fresh and after VACUUM
+# ANALYZE (999 vs 1,006 us; 2.85x before the index, a sequential scan).
 @_families()
 def test_query_costs_o_result(
     benchmark: Any, loop: asyncio.AbstractEventLoop, family: Family
