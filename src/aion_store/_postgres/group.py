@@ -45,7 +45,7 @@ class GroupCommit(Generic[R]):
         if len(self._drains) < self._lanes:
             drain = loop.create_task(self._drain())
             self._drains.add(drain)
-            drain.add_done_callback(self._drains.discard)
+            drain.add_done_callback(self._drains.discard)  # one cancelled before it ran
         return await future
 
     async def _drain(self) -> None:

@@ -190,6 +190,9 @@ $$;
 """
 
 #: ``MIGRATIONS[v]`` takes a schema from version v to v + 1; the last is this version.
+#: A step never changes once written: a schema of version v is what ``MIGRATIONS[:v]``
+#: made (the migration test rebuilds version 1 from ``MIGRATIONS[0]``), which is why
+#: version 2 carries the whole changed append function instead of editing version 1's.
 # Version 2: query(status=S) reads an index in its order, O(result) instead of a scan of
 # every workflow; the condition started_at IS NOT NULL makes the partial index usable
 # by the generic plan of the prepared statement, whatever status is asked. And a

@@ -25,7 +25,7 @@ from typing import Any, Generic, TypeVar
 
 from aion_store.error import BackendError
 
-__all__ = ["HEADS_KEPT", "Job", "ReaderThread", "WriterConnection", "WriterThread"]
+__all__ = ["HEADS_KEPT", "Job", "ReaderThread", "WriterConnection", "WriterThread", "settle"]
 
 T = TypeVar("T")
 #: A function run on a store thread with that thread's connection.
@@ -55,7 +55,8 @@ class WriterConnection(sqlite3.Connection):
         self.data_version = -1
 
 
-def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
+def settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
+    """Give a job's outcome to the future awaiting it (on its loop), unless cancelled."""
     if future.cancelled():
         return
     if error is None:
@@ -66,7 +67,7 @@ def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | Non
 
 def _settle_all(calls: list[_Call[Any]]) -> None:
     for call in calls:
-        _settle(call.future, call.result, call.error)
+        settle(call.future, call.result, call.error)
 
 
 def _answer_all(calls: list[_Call[Any]]) -> None:
@@ -95,7 +96,7 @@ class _Call(Generic[T]):
     def answer(self) -> None:
         # A closed loop (RuntimeError) means nobody is waiting any more.
         with contextlib.suppress(RuntimeError):
-            self.loop.call_soon_threadsafe(_settle, self.future, self.result, self.error)
+            self.loop.call_soon_threadsafe(settle, self.future, self.result, self.error)
 
 
 class _StoreThread:

@@ -41,6 +41,7 @@ from itertools import repeat
 from typing import Any, ClassVar
 
 from aion_store import _select
+from aion_store._sqlite.threads import settle
 from aion_store.bench import data
 from aion_store.error import SequenceConflict
 from aion_store.events import Event, EventEnvelope, SignalReceived
@@ -85,10 +86,30 @@ def _remove(directory: str | None) -> None:
         shutil.rmtree(directory, ignore_errors=True)
 
 
+class _OwnFile:
+    """The lifecycle the sqlite family's stores share: each works on a file in a temp
+    directory of its own, which ``close()`` removes once ``release()`` has closed it."""
+
+    #: The temp directory that holds the file (None: not one of ours, or removed).
+    directory: str | None
+
+    async def release(self) -> None:
+        """Close the connections; keep the file."""
+        raise NotImplementedError
+
+    async def close(self) -> None:
+        """Release, then remove the directory (idempotent)."""
+        try:
+            await self.release()
+        finally:
+            _remove(getattr(self, "directory", None))
+            self.directory = None
+
+
 # -- SqliteStore ------------------------------------------------------------------------------
 
 
-class BenchSqliteStore(SqliteStore):
+class BenchSqliteStore(_OwnFile, SqliteStore):
     """``SqliteStore`` on a file of its own: ``close()`` also removes the file.
 
     Only the lifecycle differs; every measured method is ``SqliteStore``'s own."""
@@ -96,19 +117,10 @@ class BenchSqliteStore(SqliteStore):
     __slots__ = ("directory",)
     #: A store of this module (:func:`is_durable`).
     durable: ClassVar[bool] = True
-    #: The temp directory that holds the file (set by :func:`open_sqlite`).
-    directory: str | None
 
     async def release(self) -> None:
         """Close the store and keep its file."""
         await SqliteStore.close(self)
-
-    async def close(self) -> None:
-        """Close the store, then remove its file (idempotent)."""
-        try:
-            await SqliteStore.close(self)
-        finally:
-            _remove(getattr(self, "directory", None))
 
 
 async def open_sqlite(cache_bytes: int | None = None) -> BenchSqliteStore:
@@ -146,15 +158,6 @@ def _pragmas(connection: Any) -> dict[str, Any]:
     return {"journal_mode": str(journal).lower(), "synchronous": int(synchronous)}
 
 
-def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
-    if future.cancelled():
-        return
-    if error is None:
-        future.set_result(result)
-    else:
-        future.set_exception(error)
-
-
 class _FloorThread:
     """One connection on one thread, serving jobs from a ``SimpleQueue`` one at a time."""
 
@@ -189,9 +192,9 @@ class _FloorThread:
             connection.execute("PRAGMA synchronous = FULL")
             connection.execute(_FLOOR_SCHEMA)
         except BaseException as error:
-            opener.call_soon_threadsafe(_settle, ready, None, error)
+            opener.call_soon_threadsafe(settle, ready, None, error)
             return
-        opener.call_soon_threadsafe(_settle, ready, None, None)
+        opener.call_soon_threadsafe(settle, ready, None, None)
         jobs = self._jobs
         while True:
             job, loop, future = jobs.get()
@@ -208,7 +211,7 @@ class _FloorThread:
                 except BaseException as failure:
                     problem = failure
             with contextlib.suppress(RuntimeError):  # a closed loop: nobody is waiting
-                loop.call_soon_threadsafe(_settle, future, result, problem)
+                loop.call_soon_threadsafe(settle, future, result, problem)
             if job is None:
                 return
 
@@ -238,7 +241,7 @@ def _floor_read(
     return _codec.decode_stored_events(bodies, workflow_id, start)  # type: ignore[no-any-return]
 
 
-class SqliteFloor:
+class SqliteFloor(_OwnFile):
     """The bare floor of a durable async store: append and reads, nothing else."""
 
     durable: ClassVar[bool] = True
@@ -285,13 +288,6 @@ class SqliteFloor:
             self._released = True
             await self._thread.submit(None)
 
-    async def close(self) -> None:
-        try:
-            await self.release()
-        finally:
-            _remove(self.directory)
-            self.directory = None
-
 
 async def open_floor() -> SqliteFloor:
     """A fresh :class:`SqliteFloor` on a new temp file."""
@@ -313,7 +309,7 @@ def _peer_class() -> type[Any]:
 
     from aion_store.bench.peer import EventSourcingStore
 
-    class EventSourcingSqliteStore(EventSourcingStore):
+    class EventSourcingSqliteStore(_OwnFile, EventSourcingStore):
         """``eventsourcing``'s ``SQLiteAggregateRecorder`` on a file (append and reads)."""
 
         durable: ClassVar[bool] = True
@@ -341,13 +337,6 @@ def _peer_class() -> type[Any]:
             if not self._released:
                 self._released = True
                 self.datastore.close()
-
-        async def close(self) -> None:
-            try:
-                await self.release()
-            finally:
-                _remove(self.directory)
-                self.directory = None
 
     return EventSourcingSqliteStore
 

@@ -292,6 +292,32 @@ async def _logging(connections: Sequence[Any]) -> AsyncIterator[RoundTrips]:
             connection.remove_query_logger(counted)
 
 
+class _OwnSchema:
+    """The lifecycle the postgres family's stores share: each works in a schema of its
+    own, which ``close()`` drops once ``release()`` has closed the connections."""
+
+    dsn: str
+    schema: str
+
+    async def release(self) -> None:
+        """Close the connections; keep the schema."""
+        raise NotImplementedError
+
+    async def close(self) -> None:
+        """Release, then drop the schema (idempotent)."""
+        try:
+            await self.release()
+        finally:
+            if not getattr(self, "_dropped", False):
+                self._dropped = True
+                await _drop_schema(self.dsn, self.schema)
+
+    async def disk_bytes(self) -> int:
+        """Bytes of the schema's tables after releasing and ``VACUUM FULL``."""
+        await self.release()
+        return await schema_bytes(self.dsn, self.schema)
+
+
 # -- PostgresStore ----------------------------------------------------------------------------
 
 
@@ -300,7 +326,7 @@ def _store_class() -> type[Any]:
     """``BenchPostgresStore``, made on first use (``aion_store.postgres`` needs asyncpg)."""
     from aion_store.postgres import PostgresStore
 
-    class BenchPostgresStore(PostgresStore):
+    class BenchPostgresStore(_OwnSchema, PostgresStore):
         """``PostgresStore`` in a schema of its own: ``close()`` also drops the schema.
 
         Only the lifecycle differs; every measured method is ``PostgresStore``'s own."""
@@ -338,20 +364,6 @@ def _store_class() -> type[Any]:
             """Close the store's connections and keep its schema."""
             await PostgresStore.close(self)
 
-        async def close(self) -> None:
-            """Close the store, then drop its schema (idempotent)."""
-            try:
-                await self.release()
-            finally:
-                if not getattr(self, "_dropped", False):
-                    self._dropped = True
-                    await _drop_schema(self.dsn, self.schema)
-
-        async def disk_bytes(self) -> int:
-            """Bytes of the schema's tables after closing the store and ``VACUUM FULL``."""
-            await self.release()
-            return await schema_bytes(self.dsn, self.schema)
-
     return BenchPostgresStore
 
 
@@ -373,7 +385,7 @@ async def open_postgres_store(cache_bytes: int | None = None) -> Any:
 # -- the bare floor ---------------------------------------------------------------------------
 
 
-class PostgresFloor:
+class PostgresFloor(_OwnSchema):
     """The bare floor of a durable async store on PostgreSQL: append and reads only."""
 
     durable: ClassVar[bool] = True
@@ -505,19 +517,6 @@ class PostgresFloor:
         for connection in connections:
             await connection.close()
 
-    async def close(self) -> None:
-        try:
-            await self.release()
-        finally:
-            if not self._dropped:
-                self._dropped = True
-                await _drop_schema(self.dsn, self.schema)
-
-    async def disk_bytes(self) -> int:
-        """Bytes of the events table after closing the connections and ``VACUUM FULL``."""
-        await self.release()
-        return await schema_bytes(self.dsn, self.schema)
-
 
 async def open_floor() -> PostgresFloor:
     """A fresh :class:`PostgresFloor` in a new schema of the server."""
@@ -542,7 +541,7 @@ def _peer_class() -> type[Any]:
 
     from aion_store.bench.peer import EventSourcingStore
 
-    class EventSourcingPostgresStore(EventSourcingStore):
+    class EventSourcingPostgresStore(_OwnSchema, EventSourcingStore):
         """``eventsourcing``'s ``PostgresAggregateRecorder`` in a schema (append and reads)."""
 
         durable: ClassVar[bool] = True
@@ -615,19 +614,6 @@ def _peer_class() -> type[Any]:
             if not self._released:
                 self._released = True
                 self.datastore.close()
-
-        async def close(self) -> None:
-            try:
-                await self.release()
-            finally:
-                if not self._dropped:
-                    self._dropped = True
-                    await _drop_schema(self.dsn, self.schema)
-
-        async def disk_bytes(self) -> int:
-            """Bytes of the recorder's table after closing it and ``VACUUM FULL``."""
-            await self.release()
-            return await schema_bytes(self.dsn, self.schema)
 
     return EventSourcingPostgresStore
 
