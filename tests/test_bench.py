@@ -752,6 +752,18 @@ async def test_disk_per_event_reports_bytes_per_event(store_id: str) -> None:
     assert not path.parent.exists()  # closing removed the file
 
 
+async def _read_back_thirty(store: Any, owner: WorkflowId, events: list[Event]) -> None:
+    """Reads of the 30 events appended, then a stale writer that changes nothing."""
+    assert await store.read_history(owner) == events
+    assert await store.read_history_from(owner, 21) == events[20:]
+    assert await store.read_history_from(owner, 31) == []
+    assert await store.read_history(data.workflow_id(9)) == []
+    with pytest.raises(SequenceConflict) as conflict:  # a stale writer
+        await store.append(TOKEN, owner, [events[-1]], 29)
+    assert conflict.value.found == 30
+    assert await store.read_history(owner) == events  # the rejected append changed nothing
+
+
 @pytest.mark.parametrize("store_id", ["sqlite_floor", "eventsourcing_sqlite"])
 async def test_durable_references_append_and_read(store_id: str) -> None:
     _require(store_id)
@@ -763,14 +775,7 @@ async def test_durable_references_append_and_read(store_id: str) -> None:
         await store.append(TOKEN, owner, events[:10], 0)
         for event in events[10:]:
             await store.append(TOKEN, owner, [event], event.envelope.seq - 1)
-        assert await store.read_history(owner) == events
-        assert await store.read_history_from(owner, 21) == events[20:]
-        assert await store.read_history_from(owner, 31) == []
-        assert await store.read_history(data.workflow_id(9)) == []
-        with pytest.raises(SequenceConflict) as conflict:  # a stale writer
-            await store.append(TOKEN, owner, [events[-1]], 29)
-        assert conflict.value.found == 30
-        assert await store.read_history(owner) == events  # the rejected append changed nothing
+        await _read_back_thirty(store, owner, events)
         # durable: WAL with synchronous=FULL on every connection the store uses
         full = {"journal_mode": "wal", "synchronous": 2}
         if store_id == "sqlite_floor":
@@ -874,14 +879,7 @@ async def test_postgres_stores_append_and_read(store_id: str, postgres_dsn: str)
         # one round trip per append on each: PostgresStore's is the call of its append
         # function (its pool sends no reset for a clean connection)
         assert counted.total == 20, counted.by_statement
-        assert await store.read_history(owner) == events
-        assert await store.read_history_from(owner, 21) == events[20:]
-        assert await store.read_history_from(owner, 31) == []
-        assert await store.read_history(data.workflow_id(9)) == []
-        with pytest.raises(SequenceConflict) as conflict:  # a stale writer
-            await store.append(TOKEN, owner, [events[-1]], 29)
-        assert conflict.value.found == 30
-        assert await store.read_history(owner) == events  # the rejected append changed nothing
+        await _read_back_thirty(store, owner, events)
         # durable: every side commits with synchronous_commit and fsync on
         settings = store.settings()
         settings = await settings if asyncio.iscoroutine(settings) else settings
